@@ -1,0 +1,26 @@
+"""tinygrad_cnn: a small, exact autograd framework on NumPy, built to show backpropagation through a CNN."""
+
+from .autograd import Function, detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad
+from .factories import (
+                        arange,
+                        eye,
+                        full,
+                        full_like,
+                        manual_seed,
+                        ones,
+                        ones_like,
+                        rand,
+                        rand_like,
+                        randn,
+                        randn_like,
+                        zeros,
+                        zeros_like,
+)
+from .tensor import Tensor, concatenate, stack, where
+
+__version__ = "0.1.0"
+__all__ = [
+    "Function", "Tensor", "arange", "concatenate", "detect_anomaly", "enable_grad", "eye", "full", "full_like",
+    "grad", "is_grad_enabled", "manual_seed", "no_grad", "ones", "ones_like", "rand", "rand_like", "randn",
+    "randn_like", "stack", "where", "zeros", "zeros_like",
+]

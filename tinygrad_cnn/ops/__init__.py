@@ -1,0 +1,1 @@
+"""The primitives, one class each: forward and VJP side by side."""

@@ -1,0 +1,297 @@
+"""Elementwise primitives. Binary ones broadcast like NumPy; their VJPs sum back with ``unbroadcast``.
+
+Notation: ``g`` is the gradient of the output, ``out`` the output, ``ub(t, shape)`` = unbroadcast.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Function
+from ..tensor import Tensor
+
+
+def unbroadcast(grad: Tensor, shape: tuple[int, ...]) -> Tensor:
+    """Sum ``grad`` over the axes that broadcasting added or stretched, so that it has ``shape``.
+
+    The adjoint of broadcasting: an input read by several outputs receives the sum of their gradients.
+    """
+    if grad.shape == shape:
+        return grad
+    lead = grad.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1
+    )
+    return grad.sum(axis=axes, keepdims=True).reshape(shape) if axes else grad.reshape(shape)
+
+
+def broadcast_check(op: str, *shapes: tuple[int, ...]) -> None:
+    """Raise a ValueError naming the op and the shapes when they do not broadcast together."""
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise ValueError(
+            f"{op}: shapes {' and '.join(str(tuple(s)) for s in shapes)} do not broadcast; trailing axes must "
+            "be equal or 1 (reshape or unsqueeze one operand)"
+        ) from None
+
+
+def _binary_check(op: str, a: np.ndarray, b: np.ndarray) -> None:
+    if a.shape != b.shape:
+        broadcast_check(op, a.shape, b.shape)
+
+
+class Add(Function):
+    """out = a + b.  VJP: (ub(g), ub(g))."""
+
+    def forward(ctx, a, b):
+        _binary_check("add", a, b)
+        return a + b
+
+    def vjp(ctx, g):
+        sa, sb = ctx.input_shapes
+        return unbroadcast(g, sa), unbroadcast(g, sb)
+
+
+class Sub(Function):
+    """out = a - b.  VJP: (ub(g), ub(-g))."""
+
+    def forward(ctx, a, b):
+        _binary_check("sub", a, b)
+        return a - b
+
+    def vjp(ctx, g):
+        sa, sb = ctx.input_shapes
+        return unbroadcast(g, sa), (unbroadcast(-g, sb) if ctx.needs_input_grad[1] else None)
+
+
+class Mul(Function):
+    """out = a * b.  VJP: (ub(g * b), ub(g * a))."""
+
+    def forward(ctx, a, b):
+        _binary_check("mul", a, b)
+        return a * b
+
+    def vjp(ctx, g):
+        a, b = ctx.inputs
+        need_a, need_b = ctx.needs_input_grad
+        return (unbroadcast(g * b, a.shape) if need_a else None,
+                unbroadcast(g * a, b.shape) if need_b else None)
+
+
+class Div(Function):
+    """out = a / b.  VJP: (ub(g / b), ub(-g * a / b**2))."""
+
+    def forward(ctx, a, b):
+        _binary_check("div", a, b)
+        return a / b
+
+    def vjp(ctx, g):
+        a, b = ctx.inputs
+        need_a, need_b = ctx.needs_input_grad
+        return (unbroadcast(g / b, a.shape) if need_a else None,
+                unbroadcast(-g * a / (b * b), b.shape) if need_b else None)
+
+
+class Neg(Function):
+    """out = -a.  VJP: -g."""
+
+    def forward(ctx, a):
+        return -a
+
+    def vjp(ctx, g):
+        return -g
+
+
+class Pow(Function):
+    """out = a ** b.  VJP: (ub(g * b * a**(b-1)), ub(g * out * log a)), the second taken as 0 where a == 0, b >= 0."""
+
+    save_output = True
+
+    def forward(ctx, a, b):
+        _binary_check("pow", a, b)
+        return a**b
+
+    def vjp(ctx, g):
+        a, b = ctx.inputs
+        need_a, need_b = ctx.needs_input_grad
+        ga = unbroadcast(g * b * a ** (b - 1), a.shape) if need_a else None
+        gb = None
+        if need_b:
+            zero_base = Tensor((a.data == 0) & (b.data >= 0))
+            safe_a = where(zero_base, Tensor(np.ones((), a.dtype)), a)
+            gb = unbroadcast(where(zero_base, Tensor(np.zeros((), a.dtype)), g * ctx.output * safe_a.log()), b.shape)
+        return ga, gb
+
+
+class Exp(Function):
+    """out = exp(a).  VJP: g * out."""
+
+    save_output = True
+
+    def forward(ctx, a):
+        return np.exp(a)
+
+    def vjp(ctx, g):
+        return g * ctx.output
+
+
+class Log(Function):
+    """out = log(a).  VJP: g / a."""
+
+    def forward(ctx, a):
+        return np.log(a)
+
+    def vjp(ctx, g):
+        return g / ctx.inputs[0]
+
+
+class Sqrt(Function):
+    """out = sqrt(a).  VJP: g / (2 out)."""
+
+    save_output = True
+
+    def forward(ctx, a):
+        return np.sqrt(a)
+
+    def vjp(ctx, g):
+        return g / (2 * ctx.output)
+
+
+class Abs(Function):
+    """out = |a|.  VJP: g * sign(a), with sign(0) = 0 (as PyTorch)."""
+
+    def forward(ctx, a):
+        return np.abs(a)
+
+    def vjp(ctx, g):
+        return g * Tensor(np.sign(ctx.inputs[0].data))
+
+
+class Relu(Function):
+    """out = max(a, 0).  VJP: g * [a > 0] (the gradient at 0 is 0)."""
+
+    def forward(ctx, a):
+        return np.maximum(a, 0)
+
+    def vjp(ctx, g):
+        a = ctx.inputs[0].data
+        return g * Tensor((a > 0).astype(a.dtype, copy=False))
+
+
+class Sigmoid(Function):
+    """out = 1 / (1 + exp(-a)), computed as (1 + tanh(a/2)) / 2 (no overflow).  VJP: g * out * (1 - out)."""
+
+    save_output = True
+
+    def forward(ctx, a):
+        half = np.asarray(0.5, dtype=a.dtype)
+        return half + half * np.tanh(half * a)
+
+    def vjp(ctx, g):
+        out = ctx.output
+        return g * out * (1 - out)
+
+
+class Tanh(Function):
+    """out = tanh(a).  VJP: g * (1 - out**2)."""
+
+    save_output = True
+
+    def forward(ctx, a):
+        return np.tanh(a)
+
+    def vjp(ctx, g):
+        out = ctx.output
+        return g * (1 - out * out)
+
+
+def _tie_split(a: np.ndarray, b: np.ndarray, greater: bool) -> np.ndarray:
+    """Share of the gradient that goes to ``a``: 1 where it wins, 1/2 on ties, 0 where it loses."""
+    wins = a > b if greater else a < b
+    share = wins.astype(np.result_type(a, b)) + 0.5 * (a == b)
+    return share.astype(np.result_type(a, b), copy=False)
+
+
+class Maximum(Function):
+    """out = max(a, b) elementwise.  VJP: g split by who wins; a tie sends g/2 to each (as PyTorch)."""
+
+    def forward(ctx, a, b):
+        _binary_check("maximum", a, b)
+        return np.maximum(a, b)
+
+    def vjp(ctx, g):
+        a, b = ctx.inputs
+        share = Tensor(_tie_split(a.data, b.data, greater=True))
+        return unbroadcast(g * share, a.shape), unbroadcast(g * (1 - share), b.shape)
+
+
+class Minimum(Function):
+    """out = min(a, b) elementwise.  VJP: g split by who wins; a tie sends g/2 to each (as PyTorch)."""
+
+    def forward(ctx, a, b):
+        _binary_check("minimum", a, b)
+        return np.minimum(a, b)
+
+    def vjp(ctx, g):
+        a, b = ctx.inputs
+        share = Tensor(_tie_split(a.data, b.data, greater=False))
+        return unbroadcast(g * share, a.shape), unbroadcast(g * (1 - share), b.shape)
+
+
+class Where(Function):
+    """out = cond ? a : b (cond is boolean, not differentiable).  VJP: (None, ub(cond ? g : 0), ub(cond ? 0 : g))."""
+
+    def forward(ctx, cond, a, b):
+        if cond.dtype != np.bool_:
+            raise TypeError(f"where: the condition has dtype {cond.dtype}; pass a boolean tensor (e.g. x > 0)")
+        if not (cond.shape == a.shape == b.shape):
+            broadcast_check("where", cond.shape, a.shape, b.shape)
+        return np.where(cond, a, b)
+
+    def vjp(ctx, g):
+        cond, a, b = ctx.inputs
+        zero = Tensor(np.zeros((), g.dtype))
+        return (None,
+                unbroadcast(where(cond, g, zero), a.shape) if ctx.needs_input_grad[1] else None,
+                unbroadcast(where(cond, zero, g), b.shape) if ctx.needs_input_grad[2] else None)
+
+
+class Clip(Function):
+    """out = min(max(a, low), high).  VJP: g * [low <= a <= high] (inclusive bounds, as PyTorch's clamp)."""
+
+    def forward(ctx, a, low=None, high=None):
+        if low is None and high is None:
+            raise ValueError("clip: pass at least one of low and high")
+        if low is not None and high is not None and low > high:
+            raise ValueError(f"clip: low={low} is greater than high={high}")
+        return np.clip(a, low, high).astype(a.dtype, copy=False)
+
+    def vjp(ctx, g):
+        a = ctx.inputs[0].data
+        low, high = ctx.params.get("low"), ctx.params.get("high")
+        inside = np.ones(a.shape, dtype=bool)
+        if low is not None:
+            inside &= a >= low
+        if high is not None:
+            inside &= a <= high
+        return g * Tensor(inside.astype(a.dtype, copy=False))
+
+
+def where(cond: Tensor, a: Tensor | float, b: Tensor | float) -> Tensor:
+    """``cond ? a : b`` elementwise, broadcasting all three."""
+    from ..tensor import promote
+
+    cond = cond if isinstance(cond, Tensor) else Tensor(cond)
+    a, b = promote("where", a, b)
+    return Where.apply(cond, a, b)
+
+
+class Cast(Function):
+    """out = a converted to ``dtype``.  VJP: g converted back to a's dtype (float to float only)."""
+
+    def forward(ctx, a, dtype):
+        return a.astype(dtype)
+
+    def vjp(ctx, g):
+        return g.astype(ctx.inputs[0].dtype)

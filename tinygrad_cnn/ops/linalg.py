@@ -1,0 +1,50 @@
+"""Matrix product with NumPy's ``matmul`` rules: 1-D operands promoted, batch axes broadcast."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Function
+from .elementwise import broadcast_check, unbroadcast
+
+
+def _matmul_check(a: np.ndarray, b: np.ndarray) -> None:
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(f"matmul: operands must have at least 1 dimension, got shapes {a.shape} and {b.shape}; "
+                         "use * for scaling by a scalar")
+    k_a = a.shape[-1]
+    k_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
+    if k_a != k_b:
+        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not match: the last axis of the first "
+                         f"({k_a}) must equal the {'only' if b.ndim == 1 else 'second-to-last'} axis of the "
+                         f"second ({k_b})")
+    if a.ndim > 2 and b.ndim > 2:
+        broadcast_check("matmul (batch axes)", a.shape[:-2], b.shape[:-2])
+
+
+class MatMul(Function):
+    """out = a @ b; (..., n, k) @ (..., k, m) -> (..., n, m).
+
+    VJP: ga = ub(g @ b^T), gb = ub(a^T @ g), where a 1-D operand is read as a row (a) or a column (b)
+    and the added axis is removed again.
+    """
+
+    def forward(ctx, a, b):
+        _matmul_check(a, b)
+        return np.matmul(a, b)
+
+    def vjp(ctx, g):
+        a, b = ctx.inputs
+        need_a, need_b = ctx.needs_input_grad
+        if a.ndim == 1 and b.ndim == 1:
+            return (g * b if need_a else None), (g * a if need_b else None)
+        a2 = a.reshape((1, a.shape[0])) if a.ndim == 1 else a
+        b2 = b.reshape((b.shape[0], 1)) if b.ndim == 1 else b
+        g2 = g
+        if a.ndim == 1:
+            g2 = g2.unsqueeze(-2)
+        if b.ndim == 1:
+            g2 = g2.unsqueeze(-1)
+        ga = unbroadcast(g2 @ b2.transpose(-1, -2), a2.shape).reshape(a.shape) if need_a else None
+        gb = unbroadcast(a2.transpose(-1, -2) @ g2, b2.shape).reshape(b.shape) if need_b else None
+        return ga, gb

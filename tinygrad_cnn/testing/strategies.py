@@ -1,0 +1,75 @@
+"""Hypothesis strategies for property tests of primitives: shapes, broadcastable pairs, matmul pairs, tensors.
+
+Values are float64 by default (finite differences need it) and can be kept positive, away from kinks
+(where a derivative jumps, e.g. 0 for relu and abs) or pairwise distinct (so max/min have no ties).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from ..tensor import Tensor
+
+
+def shapes(min_dims: int = 0, max_dims: int = 4, min_side: int = 1, max_side: int = 5) -> st.SearchStrategy:
+    """Tuples of ints: ``min_dims..max_dims`` axes, each of size ``min_side..max_side``."""
+    return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side)
+
+
+def broadcastable_shapes(num_shapes: int = 2, min_dims: int = 0, max_dims: int = 4, min_side: int = 1,
+                         max_side: int = 4) -> st.SearchStrategy:
+    """Tuples of ``num_shapes`` shapes that broadcast together (size-1 axes and missing leading axes)."""
+    return hnp.mutually_broadcastable_shapes(num_shapes=num_shapes, min_dims=min_dims, max_dims=max_dims,
+                                             min_side=min_side, max_side=max_side).map(lambda b: b.input_shapes)
+
+
+def matmul_shapes(max_batch_dims: int = 2, max_side: int = 4) -> st.SearchStrategy:
+    """(a_shape, b_shape) valid for ``a @ b`` under NumPy's rules: 1-D operands and broadcast batch axes."""
+    return hnp.mutually_broadcastable_shapes(signature="(m?,n),(n,p?)->(m?,p?)", max_dims=max_batch_dims,
+                                             min_side=1, max_side=max_side).map(lambda b: b.input_shapes)
+
+
+def _push_away(values: np.ndarray, kinks: Sequence[float], gap: float) -> np.ndarray:
+    for k in kinks:
+        near = np.abs(values - k) < gap
+        values = np.where(near, k + np.where(values >= k, gap, -gap), values)
+    return values
+
+
+def arrays(shape: tuple[int, ...] | st.SearchStrategy, low: float = -3.0, high: float = 3.0,
+           dtype: type = np.float64, away_from: Sequence[float] = (), gap: float = 1e-2,
+           distinct: bool = False) -> st.SearchStrategy:
+    """NumPy arrays with values in [low, high].
+
+    ``away_from`` moves values within ``gap`` of a kink to kink +- gap; ``distinct`` makes all values differ
+    by at least ``gap`` (a random permutation of an evenly spaced grid, with small jitter).
+    """
+    shape_strategy = shape if isinstance(shape, st.SearchStrategy) else st.just(tuple(shape))
+
+    @st.composite
+    def build(draw):
+        shp = draw(shape_strategy)
+        n = int(np.prod(shp))
+        if distinct:
+            seed = draw(st.integers(0, 2**32 - 1))
+            rng = np.random.default_rng(seed)
+            grid = np.linspace(low, high, max(n, 2))[:n] if n > 1 else np.array([(low + high) / 2])[:n]
+            spacing = (high - low) / max(n - 1, 1)
+            jitter = rng.uniform(-0.25, 0.25, n) * min(spacing, 1.0)
+            values = rng.permutation(grid) + jitter
+        else:
+            values = draw(hnp.arrays(np.float64, (n,), elements=st.floats(low, high, allow_nan=False,
+                                                                          allow_infinity=False)))
+            values = _push_away(values, away_from, gap)
+        return values.reshape(shp).astype(dtype)
+
+    return build()
+
+
+def tensors(shape: tuple[int, ...] | st.SearchStrategy, requires_grad: bool = True, **kwargs) -> st.SearchStrategy:
+    """Tensors drawn by ``arrays(shape, **kwargs)`` (float64 by default), requiring grad by default."""
+    return arrays(shape, **kwargs).map(lambda a: Tensor(a, requires_grad=requires_grad))
