@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 class _GradMode(threading.local):
     enabled = True
     anomaly = False
+    scope: tuple = ()  # the nn.Module calls currently running, outermost first (read by viz)
 
 
 _mode = _GradMode()
@@ -82,6 +83,17 @@ class detect_anomaly(contextlib.ContextDecorator):
 
     def __exit__(self, *exc: object) -> None:
         _mode.anomaly = self._previous
+
+
+@contextlib.contextmanager
+def module_scope(module: object):
+    """Record ``module`` as the caller of every op created inside (``nn.Module.__call__`` uses this)."""
+    previous = _mode.scope
+    _mode.scope = previous + (module,)
+    try:
+        yield
+    finally:
+        _mode.scope = previous
 
 
 def _check_finite(array: np.ndarray, what: str, node: Function) -> None:
@@ -185,6 +197,7 @@ class Function:
         ctx._inputs = tensors
         ctx.next = tuple(t._ctx if t._ctx is not None else (t if t.requires_grad else None) for t in tensors)
         ctx.input_shapes = tuple(t.shape for t in tensors)
+        ctx.out_shape, ctx.out_dtype, ctx.scope = out.shape, out.dtype, _mode.scope
         ctx._out = out if cls.save_output else None
         ctx.hooks = None
         ctx.retained = None

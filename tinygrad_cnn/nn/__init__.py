@@ -1,0 +1,1 @@
+"""Neural-network layers, initialisers and the functional API (F)."""
