@@ -110,6 +110,9 @@ class Function:
 
     #: set to True when ``vjp`` reads ``ctx.output`` (the output re-wrapped as a Tensor of this node)
     save_output = False
+    hooks: list[Callable] | None = None  # gradient hooks of the output tensor (register_hook)
+    retained: list | None = None  # weak references to output tensors that asked for retain_grad()
+    created_at = ""  # where the user made this op; filled in under detect_anomaly()
 
     __slots__ = (
         "__dict__",
@@ -117,14 +120,14 @@ class Function:
         "_inputs",
         "_out",
         "_saved",
-        "created_at",
         "freed",
-        "hooks",
         "input_shapes",
         "needs_input_grad",
         "next",
+        "out_dtype",
+        "out_shape",
         "params",
-        "retained",
+        "scope",
     )
 
     # ---- what forward and vjp use ------------------------------------------------------------
@@ -139,7 +142,7 @@ class Function:
         return self._saved
 
     @property
-    def inputs(self) -> tuple[Tensor, ...]:
+    def inputs(self) -> Sequence[Tensor]:
         """The input Tensors; a VJP that uses them stays differentiable with respect to them."""
         self._check_alive()
         return self._inputs
@@ -181,27 +184,24 @@ class Function:
         """Run ``forward`` on the inputs' arrays and record this primitive in the graph when needed."""
         from .tensor import Tensor
 
-        tensors = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
+        tensors = [x if isinstance(x, Tensor) else Tensor(x) for x in inputs]
         ctx = cls.__new__(cls)
         ctx._saved = ()
         ctx.freed = False
         ctx.params = params
-        needs = tuple(t.requires_grad for t in tensors)
-        record = _mode.enabled and any(needs)
+        needs = tuple([t._requires_grad for t in tensors])
+        record = _mode.enabled and True in needs
         ctx.needs_input_grad = needs if record else (False,) * len(tensors)
-        out = ctx.forward(*(t.data for t in tensors), **params)
-        if not isinstance(out, np.ndarray):
+        out = ctx.forward(*[t.data for t in tensors], **params)
+        if type(out) is not np.ndarray:
             out = np.asarray(out)
         if not record:
             return Tensor._make(out, None)
         ctx._inputs = tensors
-        ctx.next = tuple(t._ctx if t._ctx is not None else (t if t.requires_grad else None) for t in tensors)
-        ctx.input_shapes = tuple(t.shape for t in tensors)
+        ctx.next = tuple([t._ctx if t._ctx is not None else (t if t._requires_grad else None) for t in tensors])
+        ctx.input_shapes = tuple([t.data.shape for t in tensors])
         ctx.out_shape, ctx.out_dtype, ctx.scope = out.shape, out.dtype, _mode.scope
         ctx._out = out if cls.save_output else None
-        ctx.hooks = None
-        ctx.retained = None
-        ctx.created_at = None
         if _mode.anomaly:
             ctx.created_at = _user_frame()
             _check_finite(out, "forward output", ctx)

@@ -37,7 +37,7 @@ def broadcast_check(op: str, *shapes: tuple[int, ...]) -> None:
 
 
 def _binary_check(op: str, a: np.ndarray, b: np.ndarray) -> None:
-    if a.shape != b.shape:
+    if a.shape != b.shape and a.ndim and b.ndim:  # a 0-d operand always broadcasts
         broadcast_check(op, a.shape, b.shape)
 
 
@@ -49,8 +49,8 @@ class Add(Function):
         return a + b
 
     def vjp(ctx, g):
-        sa, sb = ctx.input_shapes
-        return unbroadcast(g, sa), unbroadcast(g, sb)
+        (sa, sb), (need_a, need_b) = ctx.input_shapes, ctx.needs_input_grad
+        return (unbroadcast(g, sa) if need_a else None), (unbroadcast(g, sb) if need_b else None)
 
 
 class Sub(Function):
@@ -61,8 +61,8 @@ class Sub(Function):
         return a - b
 
     def vjp(ctx, g):
-        sa, sb = ctx.input_shapes
-        return unbroadcast(g, sa), (unbroadcast(-g, sb) if ctx.needs_input_grad[1] else None)
+        (sa, sb), (need_a, need_b) = ctx.input_shapes, ctx.needs_input_grad
+        return (unbroadcast(g, sa) if need_a else None), (unbroadcast(-g, sb) if need_b else None)
 
 
 class Mul(Function):

@@ -1,0 +1,1 @@
+"""Speed and memory benchmarks against PyTorch CPU (optional). Run with ``python -m benchmarks``."""

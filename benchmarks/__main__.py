@@ -1,0 +1,118 @@
+"""Benchmarks against PyTorch CPU: ``python -m benchmarks`` (or ``tinygrad-cnn bench``).
+
+Each framework runs in its own worker process with the same thread count; the cases alternate between them
+(ours, theirs, ours, theirs ...) and the table reports medians and the ratio ours/theirs. Without PyTorch
+installed only our numbers are printed. Results also go to a JSON file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+from .cases import case_names
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class Worker:
+    """A framework's worker process, fed one case at a time."""
+
+    def __init__(self, framework: str, threads: int) -> None:
+        env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
+                   MKL_NUM_THREADS=str(threads))
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+        self.framework = framework
+        self.process = subprocess.Popen([sys.executable, "-m", "benchmarks.worker", framework, str(threads)],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+        self._read()
+
+    def _read(self) -> dict:
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the {self.framework} benchmark worker stopped (see its error output above)")
+        return json.loads(line)
+
+    def run(self, request: dict) -> dict:
+        self.process.stdin.write(json.dumps(request) + "\n")
+        self.process.stdin.flush()
+        return self._read()
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        self.process.wait(timeout=30)
+
+
+def _median(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a smoke run: batch 128 only, one round, few samples")
+    parser.add_argument("--rounds", type=int, default=3, help="alternations ours/theirs per case (default 3)")
+    parser.add_argument("--threads", type=int, default=2, help="BLAS/OpenMP threads for both frameworks")
+    parser.add_argument("--no-torch", action="store_true", help="measure only this framework")
+    parser.add_argument("--cases", nargs="*", help="only the cases whose name starts with one of these")
+    parser.add_argument("--epoch", action="store_true", help="also time one MNIST epoch of SeedCNN")
+    parser.add_argument("--memory", action="store_true", help="also measure peak and long-run memory")
+    parser.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data" / "mnist"),
+                        help="MNIST folder for --epoch (synthetic data of the same size when absent)")
+    parser.add_argument("--json", default=str(ROOT / "bench_results" / "latest.json"), help="where to write results")
+    args = parser.parse_args(argv)
+
+    have_torch = not args.no_torch and importlib.util.find_spec("torch") is not None
+    rounds = 1 if args.quick else args.rounds
+    samples = 3 if args.quick else 7
+    names = case_names(quick=args.quick)
+    if args.cases:
+        names = [n for n in names if n.startswith(tuple(args.cases))]
+    workers = {"ours": Worker("ours", args.threads)}
+    if have_torch:
+        workers["torch"] = Worker("torch", args.threads)
+    print(f"threads={args.threads}  python {platform.python_version()}  {platform.machine()}  "
+          f"torch={'yes' if have_torch else 'not installed'}  rounds={rounds}", flush=True)
+    results: dict[str, dict] = {}
+    header = f"{'case':28s} {'ours ms':>10s} {'torch ms':>10s} {'ours/torch':>10s}"
+    print(header + "\n" + "-" * len(header), flush=True)
+    for name in names:
+        per: dict[str, list[float]] = {fw: [] for fw in workers}
+        errors = {}
+        for _ in range(rounds):
+            for fw, worker in workers.items():
+                reply = worker.run({"case": name, "samples": samples, "min_seconds": 0.02 if args.quick else 0.05})
+                if "error" in reply:
+                    errors[fw] = reply["error"]
+                else:
+                    per[fw].append(_median(reply["times_ms"]))
+        ours_ms, torch_ms = _median(per["ours"]), _median(per.get("torch", []))
+        ratio = ours_ms / torch_ms if ours_ms and torch_ms else None
+        results[name] = {"ours_ms": ours_ms, "torch_ms": torch_ms, "ratio": ratio, "errors": errors or None}
+        cells = [f"{v:10.3f}" if v is not None else f"{'-':>10s}" for v in (ours_ms, torch_ms, ratio)]
+        print(f"{name:28s} " + " ".join(cells) + (f"  error: {errors}" if errors else ""), flush=True)
+    extras = {}
+    if args.epoch:
+        extras["epoch.seed.mnist"] = workers["ours"].run({"case": "epoch.seed.mnist", "data_dir": args.data_dir})
+    if args.memory:
+        extras["memory.seed.b128"] = workers["ours"].run({"case": "memory.seed.b128", "steps": 1000})
+    for key, value in extras.items():
+        print(f"{key}: {json.dumps({k: v for k, v in value.items() if k != 'case'})}", flush=True)
+    for worker in workers.values():
+        worker.close()
+    out = Path(args.json)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"threads": args.threads, "torch": have_torch, "rounds": rounds, "cases": results,
+                               "extras": extras}, indent=2))
+    print(f"results written to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,167 @@
+"""The benchmark cases, each defined once per framework: a setup that returns a callable to time.
+
+A case's callable runs one unit of work (a training step, an inference pass, a conv forward and backward, ...).
+Both frameworks see the same shapes, float32 data and thread count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+BATCHES = (32, 128, 512)
+CONV_SHAPES = {  # name: (input shape at batch 128, weight shape, padding)
+    "seed.conv1": ((128, 1, 28, 28), (2, 1, 5, 5), 0),
+    "lenet.conv1": ((128, 1, 28, 28), (6, 1, 5, 5), 2),
+    "lenet.conv2": ((128, 6, 14, 14), (16, 6, 5, 5), 0),
+}
+POOL_SHAPES = {"seed.pool": (128, 2, 24, 24), "lenet.pool1": (128, 6, 28, 28), "lenet.pool2": (128, 16, 10, 10)}
+CHAIN_LENGTH = 200
+
+
+def case_names(quick: bool = False) -> list[str]:
+    batches = (128,) if quick else BATCHES
+    names = [f"{model}.{kind}.b{b}" for model in ("seed", "lenet5") for kind in ("train", "infer") for b in batches]
+    names += [f"conv.{name}" for name in CONV_SHAPES]
+    names += [f"maxpool.{name}" for name in POOL_SHAPES]
+    names += ["cross_entropy.b128", "overhead.chain200"]
+    return names
+
+
+def _data(shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+
+
+def _labels(n: int) -> np.ndarray:
+    return np.random.default_rng(1).integers(0, 10, n)
+
+
+# ---- ours -------------------------------------------------------------------------------------------
+def ours(name: str) -> Callable[[], object]:
+    import tinygrad_cnn as tg
+    from tinygrad_cnn import models, no_grad, optim
+    from tinygrad_cnn.nn import functional as F
+
+    tg.manual_seed(0)
+    kind, _, rest = name.partition(".")
+    if kind in ("seed", "lenet5"):
+        mode, batch = rest.split(".")
+        model = models.SeedCNN() if kind == "seed" else models.LeNet5()
+        x, y = tg.Tensor(_data((int(batch[1:]), 1, 28, 28))), tg.Tensor(_labels(int(batch[1:])))
+        if mode == "infer":
+            model.eval()
+
+            def infer():
+                with no_grad():
+                    return model(x)
+            return infer
+        opt = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+
+        def train_step():
+            opt.zero_grad()
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+        return train_step
+    if kind == "conv":
+        xs, ws, pad = CONV_SHAPES[rest]
+        x, w = tg.Tensor(_data(xs), requires_grad=True), tg.Tensor(_data(ws, 2), requires_grad=True)
+        g = _data((xs[0], ws[0], xs[2] + 2 * pad - ws[2] + 1, xs[3] + 2 * pad - ws[3] + 1), 3)
+
+        def conv():
+            F.conv2d(x, w, padding=pad).backward(g)
+        return conv
+    if kind == "maxpool":
+        x = tg.Tensor(_data(POOL_SHAPES[rest]), requires_grad=True)
+        g = _data(POOL_SHAPES[rest][:2] + (POOL_SHAPES[rest][2] // 2, POOL_SHAPES[rest][3] // 2), 3)
+
+        def pool():
+            F.max_pool2d(x, 2).backward(g)
+        return pool
+    if kind == "cross_entropy":
+        logits, y = tg.Tensor(_data((128, 10)), requires_grad=True), tg.Tensor(_labels(128))
+
+        def ce():
+            F.cross_entropy(logits, y).backward()
+        return ce
+    if kind == "overhead":
+        x = tg.Tensor(_data((4, 4)), requires_grad=True)
+
+        def chain():
+            y = x
+            for i in range(CHAIN_LENGTH):
+                y = y * 1.0001 if i % 2 else y + 0.5
+            y.sum().backward()
+        return chain
+    raise KeyError(name)
+
+
+# ---- PyTorch ----------------------------------------------------------------------------------------
+def theirs(name: str) -> Callable[[], object]:
+    import torch
+    from torch import nn
+    from torch.nn import functional as F
+
+    torch.manual_seed(0)
+    kind, _, rest = name.partition(".")
+    t = torch.from_numpy
+    if kind in ("seed", "lenet5"):
+        mode, batch = rest.split(".")
+        if kind == "seed":
+            model = nn.Sequential(nn.Conv2d(1, 2, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(288, 60),
+                                  nn.ReLU(), nn.Linear(60, 10))
+        else:
+            model = nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 16, 5),
+                                  nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(400, 120), nn.ReLU(),
+                                  nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
+        x, y = t(_data((int(batch[1:]), 1, 28, 28))), t(_labels(int(batch[1:])))
+        if mode == "infer":
+            model.eval()
+
+            def infer():
+                with torch.no_grad():
+                    return model(x)
+            return infer
+        opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+
+        def train_step():
+            opt.zero_grad()
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+        return train_step
+    if kind == "conv":
+        xs, ws, pad = CONV_SHAPES[rest]
+        x, w = t(_data(xs)).requires_grad_(), t(_data(ws, 2)).requires_grad_()
+        g = t(_data((xs[0], ws[0], xs[2] + 2 * pad - ws[2] + 1, xs[3] + 2 * pad - ws[3] + 1), 3))
+
+        def conv():
+            F.conv2d(x, w, padding=pad).backward(g)
+        return conv
+    if kind == "maxpool":
+        shape = POOL_SHAPES[rest]
+        x = t(_data(shape)).requires_grad_()
+        g = t(_data(shape[:2] + (shape[2] // 2, shape[3] // 2), 3))
+
+        def pool():
+            F.max_pool2d(x, 2).backward(g)
+        return pool
+    if kind == "cross_entropy":
+        logits, y = t(_data((128, 10))).requires_grad_(), t(_labels(128))
+
+        def ce():
+            F.cross_entropy(logits, y).backward()
+        return ce
+    if kind == "overhead":
+        x = t(_data((4, 4))).requires_grad_()
+
+        def chain():
+            y = x
+            for i in range(CHAIN_LENGTH):
+                y = y * 1.0001 if i % 2 else y + 0.5
+            y.sum().backward()
+        return chain
+    raise KeyError(name)

@@ -1,0 +1,284 @@
+"""The functional API (``from tinygrad_cnn.nn import functional as F``): CNN ops, activations and losses.
+
+Each function checks its arguments where the user passed them, then calls primitives (``ops.conv``,
+``ops.softmax``) or composes Tensor operations. Shapes follow PyTorch: images NCHW, conv weights
+(out_channels, in_channels / groups, kH, kW), linear weights (out_features, in_features).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+
+from ..factories import generator
+from ..ops.conv import AvgPool2d, Conv2d, MaxPool2d
+from ..ops.softmax import LogSoftmax
+from ..tensor import Tensor, concatenate
+
+IntPair = int | tuple[int, int]
+Reduction = Literal["mean", "sum", "none"]
+
+
+def _pair(op: str, name: str, value: IntPair, minimum: int) -> tuple[int, int]:
+    pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
+    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) for v in pair):
+        raise ValueError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
+    if min(pair) < minimum:
+        raise ValueError(f"{op}: {name} must be >= {minimum}, got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def _as_tensor(x, op: str, name: str) -> Tensor:
+    if isinstance(x, Tensor):
+        return x
+    try:
+        return Tensor(x)
+    except TypeError as err:
+        raise TypeError(f"{op}: {name} must be a Tensor or numeric array: {err}") from None
+
+
+def _image_batch(op: str, x: Tensor) -> None:
+    if x.ndim != 4:
+        hint = " (add the batch axis with x.unsqueeze(0))" if x.ndim == 3 else ""
+        raise ValueError(f"{op}: expected a 4-D input (N, C, H, W), got shape {x.shape}{hint}")
+    if x.dtype.kind != "f":
+        raise TypeError(f"{op}: input has dtype {x.dtype}; convert it with .float()")
+
+
+# ---- convolution and pooling ----------------------------------------------------------------------
+def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntPair = 1,
+           padding: IntPair | Literal["valid", "same"] = 0, dilation: IntPair = 1, groups: int = 1) -> Tensor:
+    """2-D cross-correlation: (N, C, H, W) * (O, C/groups, kH, kW) -> (N, O, Ho, Wo), plus bias (O,).
+
+    Ho = floor((H + 2 padding - dilation (kH - 1) - 1) / stride) + 1. ``padding='same'`` keeps H and W
+    (stride 1 only; an odd total padding puts the extra row and column at the bottom and right).
+    """
+    x, weight = _as_tensor(x, "conv2d", "input"), _as_tensor(weight, "conv2d", "weight")
+    _image_batch("conv2d", x)
+    if weight.ndim != 4:
+        raise ValueError(f"conv2d: weight must be 4-D (out_channels, in_channels/groups, kH, kW), got {weight.shape}")
+    if weight.dtype != x.dtype:
+        raise TypeError(f"conv2d: input is {x.dtype} but weight is {weight.dtype}; convert one with .float()/.double()")
+    if not isinstance(groups, (int, np.integer)) or groups < 1:
+        raise ValueError(f"conv2d: groups must be a positive int, got {groups!r}")
+    out_channels, in_per_group = weight.shape[:2]
+    if x.shape[1] % groups or out_channels % groups:
+        raise ValueError(f"conv2d: groups={groups} must divide both the input channels ({x.shape[1]}) and the "
+                         f"output channels ({out_channels})")
+    if x.shape[1] != in_per_group * groups:
+        raise ValueError(f"conv2d: input {x.shape} has {x.shape[1]} channels but weight {weight.shape} expects "
+                         f"{in_per_group * groups} (= weight.shape[1] * groups); check in_channels")
+    stride_ = _pair("conv2d", "stride", stride, 1)
+    dilation_ = _pair("conv2d", "dilation", dilation, 1)
+    if padding == "valid":
+        padding_ = (0, 0)
+    elif padding == "same":
+        if stride_ != (1, 1):
+            raise ValueError(f"conv2d: padding='same' needs stride 1, got stride {stride}")
+        totals = [d * (k - 1) for d, k in zip(dilation_, weight.shape[2:])]
+        padding_ = (totals[0] // 2, totals[1] // 2)
+        extra = (totals[0] % 2, totals[1] % 2)
+        if any(extra):
+            x = x.pad(((0, 0), (0, 0), (0, extra[0]), (0, extra[1])))
+    elif isinstance(padding, str):
+        raise ValueError(f"conv2d: padding must be an int, a pair, 'valid' or 'same', got {padding!r}")
+    else:
+        padding_ = _pair("conv2d", "padding", padding, 0)
+    out = Conv2d.apply(x, weight, stride=stride_, padding=padding_, dilation=dilation_, groups=int(groups))
+    if bias is not None:
+        bias = _as_tensor(bias, "conv2d", "bias")
+        if bias.shape != (out_channels,):
+            raise ValueError(f"conv2d: bias must have shape ({out_channels},) for weight {weight.shape}, "
+                             f"got {bias.shape}")
+        out = out + bias.reshape(1, out_channels, 1, 1)
+    return out
+
+
+def max_pool2d(x: Tensor, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0,
+               dilation: IntPair = 1) -> Tensor:
+    """Max over kH x kW windows: (N, C, H, W) -> (N, C, Ho, Wo); stride defaults to the kernel size.
+
+    The gradient of each window goes to its first maximum in row-major order.
+    """
+    x = _as_tensor(x, "max_pool2d", "input")
+    _image_batch("max_pool2d", x)
+    kernel = _pair("max_pool2d", "kernel_size", kernel_size, 1)
+    return MaxPool2d.apply(x, kernel_size=kernel,
+                           stride=kernel if stride is None else _pair("max_pool2d", "stride", stride, 1),
+                           padding=_pair("max_pool2d", "padding", padding, 0),
+                           dilation=_pair("max_pool2d", "dilation", dilation, 1))
+
+
+def avg_pool2d(x: Tensor, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0) -> Tensor:
+    """Mean over kH x kW windows (zero padding counts): (N, C, H, W) -> (N, C, Ho, Wo)."""
+    x = _as_tensor(x, "avg_pool2d", "input")
+    _image_batch("avg_pool2d", x)
+    kernel = _pair("avg_pool2d", "kernel_size", kernel_size, 1)
+    return AvgPool2d.apply(x, kernel_size=kernel,
+                           stride=kernel if stride is None else _pair("avg_pool2d", "stride", stride, 1),
+                           padding=_pair("avg_pool2d", "padding", padding, 0))
+
+
+# ---- activations and layers ------------------------------------------------------------------------
+def relu(x: Tensor) -> Tensor:
+    """max(x, 0)."""
+    return x.relu()
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    """1 / (1 + exp(-x))."""
+    return x.sigmoid()
+
+
+def tanh(x: Tensor) -> Tensor:
+    return x.tanh()
+
+
+def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """x - logsumexp(x) along ``axis`` (stable)."""
+    return LogSoftmax.apply(x, axis=axis)
+
+
+def softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """exp(x) / sum(exp(x)) along ``axis``."""
+    return log_softmax(x, axis).exp()
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """x @ weight.T + bias: (..., in_features) with weight (out_features, in_features) -> (..., out_features)."""
+    if weight.ndim != 2:
+        raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got {weight.shape}")
+    if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+        raise ValueError(f"linear: input {x.shape} has {x.shape[-1] if x.ndim else 0} features but weight "
+                         f"{weight.shape} expects {weight.shape[1]}; flatten the input or fix in_features")
+    out = x @ weight.transpose(0, 1)
+    if bias is not None:
+        if bias.shape != (weight.shape[0],):
+            raise ValueError(f"linear: bias must have shape ({weight.shape[0]},), got {bias.shape}")
+        out = out + bias
+    return out
+
+
+def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+    """Inverted dropout: zero each element with probability p and scale the rest by 1/(1-p) while training."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: p must be in [0, 1], got {p}")
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:
+        return x * 0.0
+    keep = generator().random(x.shape) >= p
+    return x * Tensor((keep / (1.0 - p)).astype(x.dtype))
+
+
+def flatten(x: Tensor, start_axis: int = 1) -> Tensor:
+    """Merge the axes from ``start_axis`` on: (N, C, H, W) -> (N, C*H*W) by default."""
+    return x.flatten(start_axis)
+
+
+# ---- losses --------------------------------------------------------------------------------------------
+def _reduce(op: str, loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "none":
+        return loss
+    raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def _class_targets(op: str, target, n: int, classes: int) -> np.ndarray:
+    target = target.data if isinstance(target, Tensor) else np.asarray(target)
+    if target.dtype.kind not in "iu":
+        raise ValueError(f"{op}: class targets must be integers, got dtype {target.dtype}; convert them with "
+                         ".astype(np.int64), or pass class probabilities of shape ({n}, {classes})")
+    if target.shape != (n,):
+        raise ValueError(f"{op}: expected {n} class targets (shape ({n},)) for input of shape ({n}, {classes}), "
+                         f"got shape {target.shape}")
+    if n and (target.min() < 0 or target.max() >= classes):
+        raise ValueError(f"{op}: class targets must be in [0, {classes - 1}], got values from {target.min()} to "
+                         f"{target.max()}")
+    return target
+
+
+def _onehot(target: np.ndarray, classes: int, dtype: np.dtype) -> np.ndarray:
+    out = np.zeros((target.shape[0], classes), dtype=dtype)
+    out[np.arange(target.shape[0]), target] = 1
+    return out
+
+
+def _logits_2d(op: str, x: Tensor) -> None:
+    if x.ndim != 2:
+        raise ValueError(f"{op}: expected input of shape (N, C), got {x.shape}; flatten extra axes first")
+    if x.dtype.kind != "f":
+        raise TypeError(f"{op}: input has dtype {x.dtype}; pass float logits")
+
+
+def nll_loss(log_probs: Tensor, target, reduction: Reduction = "mean") -> Tensor:
+    """-log_probs[n, target[n]], reduced: (N, C) log-probabilities and (N,) class indices."""
+    _logits_2d("nll_loss", log_probs)
+    n, c = log_probs.shape
+    onehot = _onehot(_class_targets("nll_loss", target, n, c), c, log_probs.dtype)
+    return _reduce("nll_loss", -(log_probs * Tensor(onehot)).sum(axis=1), reduction)
+
+
+def cross_entropy(logits: Tensor, target, reduction: Reduction = "mean", label_smoothing: float = 0.0) -> Tensor:
+    """-sum_c q[n, c] log_softmax(logits)[n, c], reduced; q is one-hot of integer targets (N,) (smoothed:
+    (1 - e) onehot + e / C) or given class probabilities (N, C).
+
+    Gradient with respect to the logits: (softmax(logits) - q), divided by N for 'mean'.
+    """
+    _logits_2d("cross_entropy", logits)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
+    n, c = logits.shape
+    raw = target.data if isinstance(target, Tensor) else np.asarray(target)
+    if raw.dtype.kind == "f" and raw.shape == (n, c):
+        q = raw.astype(logits.dtype, copy=False)
+    else:
+        q = _onehot(_class_targets("cross_entropy", raw, n, c), c, logits.dtype)
+    if label_smoothing:
+        q = (q * (1.0 - label_smoothing) + label_smoothing / c).astype(logits.dtype)
+    return _reduce("cross_entropy", -(log_softmax(logits, axis=1) * Tensor(q)).sum(axis=1), reduction)
+
+
+def _same_shape(op: str, a: Tensor, b: Tensor) -> None:
+    if a.shape != b.shape:
+        raise ValueError(f"{op}: input {a.shape} and target {b.shape} must have the same shape")
+
+
+def _log_sigmoid(x: Tensor) -> Tensor:
+    """log(sigmoid(x)) = log_softmax([x, 0])[0]: stable for any x and exactly differentiable at 0."""
+    pair = concatenate([x.unsqueeze(-1), Tensor(np.zeros(x.shape + (1,), x.dtype))], axis=-1)
+    return log_softmax(pair, axis=-1)[..., 0]
+
+
+def binary_cross_entropy(p: Tensor, target, reduction: Reduction = "mean") -> Tensor:
+    """-(y log p + (1 - y) log(1 - p)), each log clamped at -100 as PyTorch; p in [0, 1]."""
+    target = _as_tensor(target, "binary_cross_entropy", "target")
+    _same_shape("binary_cross_entropy", p, target)
+    if p.size and (p.data.min() < 0 or p.data.max() > 1):
+        raise ValueError("binary_cross_entropy: p must be probabilities in [0, 1]; for raw scores use "
+                         "binary_cross_entropy_with_logits")
+    target = target.astype(p.dtype) if target.dtype != p.dtype else target
+    with np.errstate(divide="ignore"):
+        log_p, log_q = p.log().clip(low=-100.0), (1 - p).log().clip(low=-100.0)
+    return _reduce("binary_cross_entropy", -(target * log_p + (1 - target) * log_q), reduction)
+
+
+def binary_cross_entropy_with_logits(logits: Tensor, target, reduction: Reduction = "mean") -> Tensor:
+    """binary_cross_entropy(sigmoid(x), y) computed stably from logits x.  d/dx = sigmoid(x) - y."""
+    target = _as_tensor(target, "binary_cross_entropy_with_logits", "target")
+    _same_shape("binary_cross_entropy_with_logits", logits, target)
+    target = target.astype(logits.dtype) if target.dtype != logits.dtype else target
+    loss = -(target * _log_sigmoid(logits) + (1 - target) * _log_sigmoid(-logits))
+    return _reduce("binary_cross_entropy_with_logits", loss, reduction)
+
+
+def mse_loss(input: Tensor, target, reduction: Reduction = "mean") -> Tensor:
+    """(input - target)^2, reduced."""
+    target = _as_tensor(target, "mse_loss", "target")
+    _same_shape("mse_loss", input, target)
+    diff = input - target
+    return _reduce("mse_loss", diff * diff, reduction)

@@ -1,0 +1,265 @@
+"""Convolution and pooling primitives (NCHW), vectorised: im2col by strided views plus one batched GEMM.
+
+conv2d is bilinear, y = conv(x, w). Its VJPs are two more bilinear primitives, the adjoints of conv in each
+argument; each of the three has its VJP written with the three, so the family is closed under differentiation:
+
+    <u, conv(x, w)> = <input_grad(u, w), x> = <weight_grad(x, u), w>.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from ..autograd import Function
+
+
+def _windows(xp: np.ndarray, kernel, stride, dilation, out_hw) -> np.ndarray:
+    """View (N, C, kh, kw, Ho, Wo) of the padded input: windows[n, c, i, j, p, q] = xp[n, c, p*s + i*d, q*s + j*d]."""
+    n, c = xp.shape[:2]
+    sn, sc, sh, sw = xp.strides
+    return as_strided(xp, (n, c, kernel[0], kernel[1], out_hw[0], out_hw[1]),
+                      (sn, sc, sh * dilation[0], sw * dilation[1], sh * stride[0], sw * stride[1]), writeable=False)
+
+
+def _pad(x: np.ndarray, padding, value=0.0) -> np.ndarray:
+    if padding == (0, 0):
+        return x
+    return np.pad(x, ((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2), constant_values=value)
+
+
+def im2col(x: np.ndarray, kernel, stride, padding, dilation, groups, out_hw) -> np.ndarray:
+    """Columns (N, groups, C/groups * kh * kw, Ho * Wo), one contiguous copy of the strided windows."""
+    win = _windows(_pad(x, padding), kernel, stride, dilation, out_hw)
+    n, c = x.shape[:2]
+    return win.reshape(n, groups, (c // groups) * kernel[0] * kernel[1], out_hw[0] * out_hw[1])
+
+
+def col2im(cols: np.ndarray, input_shape, kernel, stride, padding, dilation, out_hw) -> np.ndarray:
+    """Adjoint of im2col: cols (N, C, kh, kw, Ho, Wo) summed into an (N, C, H, W) array, k*k strided adds."""
+    n, c, h, w = input_shape
+    ph, pw = padding
+    out = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
+    ho, wo = out_hw
+    for i in range(kernel[0]):
+        r = i * dilation[0]
+        for j in range(kernel[1]):
+            q = j * dilation[1]
+            out[:, :, r:r + stride[0] * (ho - 1) + 1:stride[0], q:q + stride[1] * (wo - 1) + 1:stride[1]] += cols[:, :, i, j]
+    return out[:, :, ph:ph + h, pw:pw + w] if (ph or pw) else out
+
+
+def conv_output_hw(op: str, hw, kernel, stride, padding, dilation) -> tuple[int, int]:
+    """H_out = floor((H + 2p - d(k-1) - 1) / s) + 1 per axis; ValueError when the kernel does not fit."""
+    out = []
+    for size, k, s, p, d in zip(hw, kernel, stride, padding, dilation):
+        span = d * (k - 1) + 1
+        if size + 2 * p < span:
+            raise ValueError(f"{op}: the kernel spans {span} (kernel {k}, dilation {d}) but the padded input is only "
+                             f"{size + 2 * p} wide (size {size}, padding {p}); use a smaller kernel or more padding")
+        out.append((size + 2 * p - span) // s + 1)
+    return out[0], out[1]
+
+
+class Conv2d(Function):
+    """y = conv(x, w): x (N, C, H, W), w (O, C/g, kh, kw) -> y (N, O, Ho, Wo), cross-correlation as PyTorch.
+
+    y[n, o, p, q] = sum_{c, i, j} w[o, c, i, j] x_pad[n, c + g(o) C/g, p s + i d, q s + j d].
+    VJP: (Conv2dInputGrad(g, w), Conv2dWeightGrad(x, g)), the weight gradient reusing the forward's columns.
+    """
+
+    def forward(ctx, x, w, stride, padding, dilation, groups):
+        kernel = w.shape[2:]
+        out_hw = conv_output_hw("conv2d", x.shape[2:], kernel, stride, padding, dilation)
+        cols = im2col(x, kernel, stride, padding, dilation, groups, out_hw)
+        if ctx.needs_input_grad[1]:
+            ctx.save_for_backward(cols)
+        wg = w.reshape(groups, w.shape[0] // groups, -1)
+        out = np.matmul(wg, cols)  # (g, O/g, K) @ (N, g, K, P) -> (N, g, O/g, P)
+        return out.reshape(x.shape[0], w.shape[0], *out_hw)
+
+    def vjp(ctx, g):
+        x, w = ctx.inputs
+        p = ctx.params
+        gx = Conv2dInputGrad.apply(g, w, input_shape=x.shape, **p) if ctx.needs_input_grad[0] else None
+        gw = None
+        if ctx.needs_input_grad[1]:
+            gw = Conv2dWeightGrad.apply(x, g, weight_shape=w.shape, cols=ctx.saved[0], **p)
+        return gx, gw
+
+
+class Conv2dInputGrad(Function):
+    """dx = conv^T(g, w), a transposed convolution: g (N, O, Ho, Wo), w (O, C/g, kh, kw) -> (N, C, H, W).
+
+    dx = col2im(w^T g): every output gradient is spread back over the window that produced it.
+    VJP with upstream u (N, C, H, W): (conv(u, w), Conv2dWeightGrad(u, g)).
+    """
+
+    def forward(ctx, g, w, input_shape, stride, padding, dilation, groups):
+        n, o, ho, wo = g.shape
+        c = input_shape[1]
+        kh, kw = w.shape[2:]
+        wg = w.reshape(groups, o // groups, -1)  # (g, O/g, C/g*kh*kw)
+        gg = g.reshape(n, groups, o // groups, ho * wo)
+        dcols = np.matmul(wg.transpose(0, 2, 1), gg)  # (N, g, C/g*kh*kw, P)
+        dcols = dcols.reshape(n, c, kh, kw, ho, wo)
+        return col2im(dcols, input_shape, (kh, kw), stride, padding, dilation, (ho, wo))
+
+    def vjp(ctx, u):
+        g, w = ctx.inputs
+        p = {k: ctx.params[k] for k in ("stride", "padding", "dilation", "groups")}
+        gg = Conv2d.apply(u, w, **p) if ctx.needs_input_grad[0] else None
+        gw = Conv2dWeightGrad.apply(u, g, weight_shape=w.shape, cols=None, **p) if ctx.needs_input_grad[1] else None
+        return gg, gw
+
+
+class Conv2dWeightGrad(Function):
+    """dw = sum_n g[n] cols[n]^T: x (N, C, H, W), g (N, O, Ho, Wo) -> (O, C/g, kh, kw); a GEMM over the columns.
+
+    dw[o, c, i, j] = sum_{n, p, q} g[n, o, p, q] x_pad[n, c, p s + i d, q s + j d] (input correlated with g).
+    VJP with upstream v (O, C/g, kh, kw): (Conv2dInputGrad(g, v), conv(x, v)).
+    """
+
+    def forward(ctx, x, g, weight_shape, stride, padding, dilation, groups, cols=None):
+        n, o, ho, wo = g.shape
+        if cols is None:
+            cols = im2col(x, weight_shape[2:], stride, padding, dilation, groups, (ho, wo))
+        gg = g.reshape(n, groups, o // groups, ho * wo)
+        dw = np.matmul(gg, cols.transpose(0, 1, 3, 2)).sum(axis=0)  # (N, g, O/g, K) summed over N
+        return dw.reshape(weight_shape)
+
+    def vjp(ctx, v):
+        x, g = ctx.inputs
+        p = {k: ctx.params[k] for k in ("stride", "padding", "dilation", "groups")}
+        gx = Conv2dInputGrad.apply(g, v, input_shape=x.shape, **p) if ctx.needs_input_grad[0] else None
+        gg = Conv2d.apply(x, v, **p) if ctx.needs_input_grad[1] else None
+        return gx, gg
+
+
+def _pool_geometry(op, x_shape, kernel, stride, padding, dilation):
+    for name, pair in (("kernel_size", kernel), ("stride", stride), ("dilation", dilation)):
+        if min(pair) <= 0:
+            raise ValueError(f"{op}: {name} must be positive, got {pair}")
+    if min(padding) < 0 or padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
+        raise ValueError(f"{op}: padding {padding} must be >= 0 and at most half the kernel size {kernel}")
+    return conv_output_hw(op, x_shape[2:], kernel, stride, padding, dilation)
+
+
+def _tiles(shape, kernel, stride, padding, dilation) -> bool:
+    """True when the windows tile the input exactly, so pooling is a reshape."""
+    return (tuple(kernel) == tuple(stride) and padding == (0, 0) and dilation == (1, 1)
+            and shape[2] % kernel[0] == 0 and shape[3] % kernel[1] == 0)
+
+
+def _offset_views(xp: np.ndarray, kernel, stride, dilation, out_hw):
+    """For each kernel offset (i, j), row-major, the strided view xp[:, :, i d + p s, j d + q s] of shape (N, C, Ho, Wo)."""
+    (ho, wo), (sh, sw), (dh, dw) = out_hw, stride, dilation
+    for i in range(kernel[0]):
+        for j in range(kernel[1]):
+            yield xp[:, :, i * dh:i * dh + sh * (ho - 1) + 1:sh, j * dw:j * dw + sw * (wo - 1) + 1:sw]
+
+
+def _index_dtype(kernel) -> np.dtype:
+    return np.dtype(np.int8 if kernel[0] * kernel[1] <= 127 else np.int32)
+
+
+class MaxPool2d(Function):
+    """y[n, c, p, q] = max over the window at (p s, q s); x (N, C, H, W) -> (N, C, Ho, Wo).
+
+    Computed offset by offset over the k*k kernel positions (vectorised over N, C, Ho, Wo), keeping the index of
+    the first maximum in row-major order. VJP: MaxPool2dScatter(g), each window's gradient to that element.
+    """
+
+    def forward(ctx, x, kernel_size, stride, padding, dilation):
+        out_hw = _pool_geometry("max_pool2d", x.shape, kernel_size, stride, padding, dilation)
+        fill = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+        views = _offset_views(_pad(x, padding, fill), kernel_size, stride, dilation, out_hw)
+        best = next(views).copy()
+        index = np.zeros(best.shape, _index_dtype(kernel_size))
+        for k, view in enumerate(views, 1):
+            better = view > best  # strict: ties keep the earlier (row-major first) element
+            np.maximum(best, view, out=best)  # NaN propagates to the output, as in np.max
+            step = k - index
+            step *= better
+            index += step
+        ctx.save_for_backward(index)
+        return best
+
+    def vjp(ctx, g):
+        return MaxPool2dScatter.apply(g, index=ctx.saved[0], input_shape=ctx.input_shapes[0], **ctx.params)
+
+
+class MaxPool2dScatter(Function):
+    """dx = g placed at each window's arg-max (summed where windows overlap); g (N, C, Ho, Wo) -> (N, C, H, W).
+
+    VJP: MaxPool2dGather(u), reading u at the same arg-max positions.
+    """
+
+    def forward(ctx, g, index, input_shape, kernel_size, stride, padding, dilation):
+        n, c, h, w = input_shape
+        ph, pw = padding
+        out = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=g.dtype)
+        exact = _tiles(input_shape, kernel_size, stride, padding, dilation)  # windows do not overlap
+        for k, view in enumerate(_offset_views(out, kernel_size, stride, dilation, g.shape[2:])):
+            if exact:
+                np.multiply(g, index == k, out=view)
+            else:
+                view += g * (index == k)
+        return out[:, :, ph:ph + h, pw:pw + w] if (ph or pw) else out
+
+    def vjp(ctx, u):
+        p = ctx.params
+        return MaxPool2dGather.apply(u, index=p["index"], kernel_size=p["kernel_size"], stride=p["stride"],
+                                     padding=p["padding"], dilation=p["dilation"])
+
+
+class MaxPool2dGather(Function):
+    """y[n, c, p, q] = u at the arg-max of window (p, q) (fixed positions); u (N, C, H, W) -> (N, C, Ho, Wo).
+
+    VJP: MaxPool2dScatter(g).
+    """
+
+    def forward(ctx, u, index, kernel_size, stride, padding, dilation):
+        out = np.zeros(index.shape, dtype=u.dtype)
+        for k, view in enumerate(_offset_views(_pad(u, padding), kernel_size, stride, dilation, index.shape[2:])):
+            out += view * (index == k)
+        return out
+
+    def vjp(ctx, g):
+        return MaxPool2dScatter.apply(g, input_shape=ctx.input_shapes[0], **ctx.params)
+
+
+class AvgPool2d(Function):
+    """y = mean of each window (zero padding counted); x (N, C, H, W) -> (N, C, Ho, Wo).
+
+    VJP: AvgPool2dBackward(g), g / (kh kw) spread over each window.
+    """
+
+    def forward(ctx, x, kernel_size, stride, padding):
+        out_hw = _pool_geometry("avg_pool2d", x.shape, kernel_size, stride, padding, (1, 1))
+        views = _offset_views(_pad(x, padding), kernel_size, stride, (1, 1), out_hw)
+        total = next(views).copy()
+        for view in views:
+            total += view
+        total *= np.asarray(1.0 / (kernel_size[0] * kernel_size[1]), dtype=x.dtype)
+        return total
+
+    def vjp(ctx, g):
+        return AvgPool2dBackward.apply(g, input_shape=ctx.input_shapes[0], **ctx.params)
+
+
+class AvgPool2dBackward(Function):
+    """dx = g / (kh kw) added over each window; g (N, C, Ho, Wo) -> (N, C, H, W).  VJP: avg_pool2d(u)."""
+
+    def forward(ctx, g, input_shape, kernel_size, stride, padding):
+        n, c, h, w = input_shape
+        ph, pw = padding
+        share = g * np.asarray(1.0 / (kernel_size[0] * kernel_size[1]), dtype=g.dtype)
+        out = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=g.dtype)
+        for view in _offset_views(out, kernel_size, stride, (1, 1), g.shape[2:]):
+            view += share
+        return out[:, :, ph:ph + h, pw:pw + w] if (ph or pw) else out
+
+    def vjp(ctx, u):
+        p = ctx.params
+        return AvgPool2d.apply(u, kernel_size=p["kernel_size"], stride=p["stride"], padding=p["padding"])
