@@ -85,7 +85,8 @@ def memory_case(steps: int) -> dict:
         if i + 1 in (100, steps):
             rss.append(_rss_bytes())
     return {"peak_bytes": peak, "saved_bytes": saved, "grad_bytes": grads,
-            "peak_over_need": peak / (saved + grads), "rss_after_100_steps": rss[0], f"rss_after_{steps}_steps": rss[-1],
+            "peak_over_need": peak / (saved + grads), "rss_after_100_steps": rss[0],
+            f"rss_after_{steps}_steps": rss[-1],
             "rss_growth_bytes": rss[-1] - rss[0]}
 
 

@@ -16,11 +16,12 @@ from .factories import (
                         zeros,
                         zeros_like,
 )
+from .serialization import CheckpointError, load, save
 from .tensor import Tensor, concatenate, stack, where
 
 __version__ = "0.1.0"
 __all__ = [
-    "Function", "Tensor", "arange", "concatenate", "detect_anomaly", "enable_grad", "eye", "full", "full_like",
-    "grad", "is_grad_enabled", "manual_seed", "no_grad", "ones", "ones_like", "rand", "rand_like", "randn",
-    "randn_like", "stack", "where", "zeros", "zeros_like",
+    "CheckpointError", "Function", "Tensor", "arange", "concatenate", "detect_anomaly", "enable_grad", "eye",
+    "full", "full_like", "grad", "is_grad_enabled", "load", "manual_seed", "no_grad", "ones", "ones_like", "rand",
+    "rand_like", "randn", "randn_like", "save", "stack", "where", "zeros", "zeros_like",
 ]

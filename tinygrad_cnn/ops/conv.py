@@ -14,14 +14,6 @@ from numpy.lib.stride_tricks import as_strided
 from ..autograd import Function
 
 
-def _windows(xp: np.ndarray, kernel, stride, dilation, out_hw) -> np.ndarray:
-    """View (N, C, kh, kw, Ho, Wo) of the padded input: windows[n, c, i, j, p, q] = xp[n, c, p*s + i*d, q*s + j*d]."""
-    n, c = xp.shape[:2]
-    sn, sc, sh, sw = xp.strides
-    return as_strided(xp, (n, c, kernel[0], kernel[1], out_hw[0], out_hw[1]),
-                      (sn, sc, sh * dilation[0], sw * dilation[1], sh * stride[0], sw * stride[1]), writeable=False)
-
-
 def _pad(x: np.ndarray, padding, value=0.0) -> np.ndarray:
     if padding == (0, 0):
         return x
@@ -29,24 +21,38 @@ def _pad(x: np.ndarray, padding, value=0.0) -> np.ndarray:
 
 
 def im2col(x: np.ndarray, kernel, stride, padding, dilation, groups, out_hw) -> np.ndarray:
-    """Columns (N, groups, C/groups * kh * kw, Ho * Wo), one contiguous copy of the strided windows."""
-    win = _windows(_pad(x, padding), kernel, stride, dilation, out_hw)
+    """Columns (groups, C/groups kh kw, N Ho Wo): cols[(c, i, j), (n, p, q)] = x_pad[n, c, p s + i d, q s + j d].
+
+    One copy of a strided view. Kernel-offset-major rows make every conv GEMM a single large product and give
+    col2im contiguous blocks to add.
+    """
+    xp = _pad(x, padding)
     n, c = x.shape[:2]
-    return win.reshape(n, groups, (c // groups) * kernel[0] * kernel[1], out_hw[0] * out_hw[1])
+    sn, sc, sh, sw = xp.strides
+    view = as_strided(xp, (c, kernel[0], kernel[1], n, out_hw[0], out_hw[1]),
+                      (sc, sh * dilation[0], sw * dilation[1], sn, sh * stride[0], sw * stride[1]), writeable=False)
+    return view.reshape(groups, (c // groups) * kernel[0] * kernel[1], n * out_hw[0] * out_hw[1])
 
 
 def col2im(cols: np.ndarray, input_shape, kernel, stride, padding, dilation, out_hw) -> np.ndarray:
-    """Adjoint of im2col: cols (N, C, kh, kw, Ho, Wo) summed into an (N, C, H, W) array, k*k strided adds."""
+    """Adjoint of im2col: cols (C, kh, kw, N, Ho, Wo) summed into (N, C, H, W) by k*k strided slice additions."""
     n, c, h, w = input_shape
-    ph, pw = padding
-    out = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
-    ho, wo = out_hw
+    (ph, pw), (ho, wo), (sh, sw) = padding, out_hw, stride
+    out = np.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
     for i in range(kernel[0]):
         r = i * dilation[0]
         for j in range(kernel[1]):
             q = j * dilation[1]
-            out[:, :, r:r + stride[0] * (ho - 1) + 1:stride[0], q:q + stride[1] * (wo - 1) + 1:stride[1]] += cols[:, :, i, j]
-    return out[:, :, ph:ph + h, pw:pw + w] if (ph or pw) else out
+            out[:, :, r:r + sh * (ho - 1) + 1:sh, q:q + sw * (wo - 1) + 1:sw] += cols[:, i, j]
+    return out[:, :, ph:ph + h, pw:pw + w].transpose(1, 0, 2, 3).copy()
+
+
+_FEW_CHANNELS = 4  # below this many output channels the weight gradient is summed per batch item
+
+
+def _channels_first(a: np.ndarray, groups: int) -> np.ndarray:
+    """(N, O, Ho, Wo) -> (groups, O/groups, N * Ho * Wo), the layout the conv GEMMs use."""
+    return a.transpose(1, 0, 2, 3).reshape(groups, a.shape[1] // groups, -1)
 
 
 def conv_output_hw(op: str, hw, kernel, stride, padding, dilation) -> tuple[int, int]:
@@ -74,9 +80,8 @@ class Conv2d(Function):
         cols = im2col(x, kernel, stride, padding, dilation, groups, out_hw)
         if ctx.needs_input_grad[1]:
             ctx.save_for_backward(cols)
-        wg = w.reshape(groups, w.shape[0] // groups, -1)
-        out = np.matmul(wg, cols)  # (g, O/g, K) @ (N, g, K, P) -> (N, g, O/g, P)
-        return out.reshape(x.shape[0], w.shape[0], *out_hw)
+        out = np.matmul(w.reshape(groups, w.shape[0] // groups, -1), cols)  # (g, O/g, K) @ (g, K, N P)
+        return out.reshape(w.shape[0], x.shape[0], *out_hw).transpose(1, 0, 2, 3).copy()
 
     def vjp(ctx, g):
         x, w = ctx.inputs
@@ -97,12 +102,10 @@ class Conv2dInputGrad(Function):
 
     def forward(ctx, g, w, input_shape, stride, padding, dilation, groups):
         n, o, ho, wo = g.shape
-        c = input_shape[1]
         kh, kw = w.shape[2:]
-        wg = w.reshape(groups, o // groups, -1)  # (g, O/g, C/g*kh*kw)
-        gg = g.reshape(n, groups, o // groups, ho * wo)
-        dcols = np.matmul(wg.transpose(0, 2, 1), gg)  # (N, g, C/g*kh*kw, P)
-        dcols = dcols.reshape(n, c, kh, kw, ho, wo)
+        wg = w.reshape(groups, o // groups, -1)  # (g, O/g, C/g kh kw)
+        dcols = np.matmul(wg.transpose(0, 2, 1), _channels_first(g, groups))  # (g, C/g kh kw, N P)
+        dcols = dcols.reshape(input_shape[1], kh, kw, n, ho, wo)
         return col2im(dcols, input_shape, (kh, kw), stride, padding, dilation, (ho, wo))
 
     def vjp(ctx, u):
@@ -121,11 +124,15 @@ class Conv2dWeightGrad(Function):
     """
 
     def forward(ctx, x, g, weight_shape, stride, padding, dilation, groups, cols=None):
-        n, o, ho, wo = g.shape
         if cols is None:
-            cols = im2col(x, weight_shape[2:], stride, padding, dilation, groups, (ho, wo))
-        gg = g.reshape(n, groups, o // groups, ho * wo)
-        dw = np.matmul(gg, cols.transpose(0, 1, 3, 2)).sum(axis=0)  # (N, g, O/g, K) summed over N
+            cols = im2col(x, weight_shape[2:], stride, padding, dilation, groups, g.shape[2:])
+        n, o = g.shape[:2]
+        if groups == 1 and o <= _FEW_CHANNELS:
+            # A GEMM with 1-4 rows and a very long inner axis is slow in BLAS: sum N short products instead.
+            per_item = cols[0].reshape(cols.shape[1], n, -1).transpose(1, 2, 0)  # (N, Ho Wo, K) view
+            dw = np.matmul(g.reshape(n, o, -1), per_item).sum(axis=0)
+        else:
+            dw = np.matmul(_channels_first(g, groups), cols.transpose(0, 2, 1))  # (g, O/g, N P) @ (g, N P, K)
         return dw.reshape(weight_shape)
 
     def vjp(ctx, v):
@@ -152,7 +159,7 @@ def _tiles(shape, kernel, stride, padding, dilation) -> bool:
 
 
 def _offset_views(xp: np.ndarray, kernel, stride, dilation, out_hw):
-    """For each kernel offset (i, j), row-major, the strided view xp[:, :, i d + p s, j d + q s] of shape (N, C, Ho, Wo)."""
+    """For each kernel offset (i, j), row-major, the view xp[:, :, i d + p s, j d + q s] of shape (N, C, Ho, Wo)."""
     (ho, wo), (sh, sw), (dh, dw) = out_hw, stride, dilation
     for i in range(kernel[0]):
         for j in range(kernel[1]):

@@ -1,0 +1,256 @@
+"""The layers: thin modules over the functional API ``F``, holding parameters and hyperparameters.
+
+Linear and Conv2d are initialised as PyTorch does by default: weights ``kaiming_uniform_(a=sqrt(5))``, i.e.
+$U(-1/\\sqrt{\\text{fan\\_in}}, 1/\\sqrt{\\text{fan\\_in}})$, and biases from the same interval.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import numpy as np
+
+from ..tensor import Tensor
+from . import functional as F
+from . import init
+from .module import Module, Parameter
+
+IntPair = int | tuple[int, int]
+
+
+def _pair(name: str, value: IntPair, minimum: int) -> tuple[int, int]:
+    pair = (value, value) if isinstance(value, (int, np.integer)) and not isinstance(value, bool) else value
+    if (not isinstance(pair, (tuple, list)) or len(pair) != 2
+            or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum for v in pair)):
+        raise ValueError(f"{name} must be an int >= {minimum} or a pair of them, got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def _count(layer: str, name: str, value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ValueError(f"{layer}: {name} must be a positive int, got {value!r}")
+    return int(value)
+
+
+def _float_dtype(layer: str, dtype: Any) -> np.dtype:
+    dtype = np.dtype(np.float32 if dtype is None else dtype)
+    if dtype not in (np.float32, np.float64):
+        raise TypeError(f"{layer}: dtype must be float32 or float64, got {dtype}")
+    return dtype
+
+
+def _reset(weight: Parameter, bias: Parameter | None) -> None:
+    """PyTorch's default: weight ~ kaiming_uniform(a=sqrt(5)), bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
+    init.kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in, _ = init.calculate_fan_in_and_fan_out(weight)
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+        init.uniform_(bias, -bound, bound)
+
+
+class Linear(Module):
+    """$y = x W^T + b$: (..., in_features) -> (..., out_features); W (out_features, in_features), b (out_features,)."""
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype: Any = None) -> None:
+        super().__init__()
+        self.in_features = _count("Linear", "in_features", in_features)
+        self.out_features = _count("Linear", "out_features", out_features)
+        dtype = _float_dtype("Linear", dtype)
+        self.weight = Parameter(np.empty((self.out_features, self.in_features), dtype))
+        self.register_parameter("bias", Parameter(np.empty(self.out_features, dtype)) if bias else None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        _reset(self.weight, self.bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.linear(x, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class Conv2d(Module):
+    """2-D cross-correlation of NCHW images: (N, in_channels, H, W) -> (N, out_channels, H', W') with
+    $H' = \\lfloor (H + 2p - d(k - 1) - 1) / s \\rfloor + 1$; weight (out_channels, in_channels/groups, kH, kW)."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: IntPair, stride: IntPair = 1,
+                 padding: IntPair = 0, dilation: IntPair = 1, groups: int = 1, bias: bool = True,
+                 dtype: Any = None) -> None:
+        super().__init__()
+        self.in_channels = _count("Conv2d", "in_channels", in_channels)
+        self.out_channels = _count("Conv2d", "out_channels", out_channels)
+        self.groups = _count("Conv2d", "groups", groups)
+        if self.in_channels % self.groups or self.out_channels % self.groups:
+            raise ValueError(f"Conv2d: in_channels={in_channels} and out_channels={out_channels} must both be "
+                             f"divisible by groups={groups}")
+        self.kernel_size = _pair("Conv2d: kernel_size", kernel_size, 1)
+        self.stride = _pair("Conv2d: stride", stride, 1)
+        self.padding = _pair("Conv2d: padding", padding, 0)
+        self.dilation = _pair("Conv2d: dilation", dilation, 1)
+        dtype = _float_dtype("Conv2d", dtype)
+        shape = (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
+        self.weight = Parameter(np.empty(shape, dtype))
+        self.register_parameter("bias", Parameter(np.empty(self.out_channels, dtype)) if bias else None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        _reset(self.weight, self.bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.conv2d(x, self.weight, self.bias, stride=self.stride, padding=self.padding,
+                        dilation=self.dilation, groups=self.groups)
+
+    def extra_repr(self) -> str:
+        text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding != (0, 0):
+            text += f", padding={self.padding}"
+        if self.dilation != (1, 1):
+            text += f", dilation={self.dilation}"
+        if self.groups != 1:
+            text += f", groups={self.groups}"
+        if self.bias is None:
+            text += ", bias=False"
+        return text
+
+
+class MaxPool2d(Module):
+    """Maximum over each (kernel_size) window: (N, C, H, W) -> (N, C, H', W'); stride defaults to kernel_size."""
+
+    def __init__(self, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0,
+                 dilation: IntPair = 1) -> None:
+        super().__init__()
+        _pair("MaxPool2d: kernel_size", kernel_size, 1)
+        _pair("MaxPool2d: stride", kernel_size if stride is None else stride, 1)
+        _pair("MaxPool2d: padding", padding, 0)
+        _pair("MaxPool2d: dilation", dilation, 1)
+        self.kernel_size, self.stride = kernel_size, kernel_size if stride is None else stride
+        self.padding, self.dilation = padding, dilation
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.max_pool2d(x, self.kernel_size, stride=self.stride, padding=self.padding, dilation=self.dilation)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, dilation={self.dilation}"
+
+
+class AvgPool2d(Module):
+    """Mean over each (kernel_size) window (zero padding counted): (N, C, H, W) -> (N, C, H', W')."""
+
+    def __init__(self, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0) -> None:
+        super().__init__()
+        _pair("AvgPool2d: kernel_size", kernel_size, 1)
+        _pair("AvgPool2d: stride", kernel_size if stride is None else stride, 1)
+        _pair("AvgPool2d: padding", padding, 0)
+        self.kernel_size, self.stride, self.padding = kernel_size, kernel_size if stride is None else stride, padding
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.avg_pool2d(x, self.kernel_size, stride=self.stride, padding=self.padding)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class ReLU(Module):
+    """$\\max(x, 0)$ elementwise."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.relu(x)
+
+
+class Sigmoid(Module):
+    """$1 / (1 + e^{-x})$ elementwise."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.sigmoid(x)
+
+
+class Tanh(Module):
+    """$\\tanh x$ elementwise."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.tanh(x)
+
+
+class Flatten(Module):
+    """Merge the axes from ``start_axis`` to the last: (N, C, H, W) -> (N, C*H*W) with the default start_axis=1."""
+
+    def __init__(self, start_axis: int = 1) -> None:
+        super().__init__()
+        if isinstance(start_axis, bool) or not isinstance(start_axis, (int, np.integer)):
+            raise ValueError(f"Flatten: start_axis must be an int, got {start_axis!r}")
+        self.start_axis = int(start_axis)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.flatten(x, self.start_axis)
+
+    def extra_repr(self) -> str:
+        return f"start_axis={self.start_axis}"
+
+
+class Dropout(Module):
+    """In training, zero each element with probability p and scale the rest by 1/(1-p); identity in eval mode."""
+
+    def __init__(self, p: float = 0.5) -> None:
+        super().__init__()
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
+            raise ValueError(f"Dropout: p must be a probability in [0, 1], got {p!r}")
+        self.p = float(p)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.dropout(x, self.p, training=self.training)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+class Sequential(Module):
+    """Modules applied in order: ``Sequential(a, b, c)(x) == c(b(a(x)))``. Names are "0", "1", ... unless given
+    as a dict. Supports ``len``, iteration, ``seq[i]`` (negative too) and ``seq[i:j]`` (a new Sequential)."""
+
+    def __init__(self, *modules: Module | Mapping[str, Module]) -> None:
+        super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], Mapping):
+            for name, module in modules[0].items():
+                self.add_module(name, _as_module(module, name))
+        else:
+            for i, module in enumerate(modules):
+                self.add_module(str(i), _as_module(module, i))
+
+    def append(self, module: Module) -> Sequential:
+        """Add ``module`` at the end; returns self."""
+        self.add_module(str(len(self)), _as_module(module, len(self)))
+        return self
+
+    def forward(self, x: Any) -> Any:
+        for module in self:
+            x = module(x)
+        return x
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+    def __getitem__(self, index: int | slice) -> Any:
+        items = list(self._modules.items())
+        if isinstance(index, slice):
+            return Sequential(dict(items[index]))
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+            raise TypeError(f"Sequential indices must be ints or slices, got {type(index).__name__}")
+        if not -len(items) <= index < len(items):
+            raise IndexError(f"Sequential index {index} is out of range for {len(items)} modules")
+        return items[index][1]
+
+
+def _as_module(module: Any, name: Any) -> Module:
+    if not isinstance(module, Module):
+        raise TypeError(f"Sequential: item {name!r} is a {type(module).__name__}, not a Module")
+    return module
+
+
+__all__ = ["AvgPool2d", "Conv2d", "Dropout", "Flatten", "Linear", "MaxPool2d", "ReLU", "Sequential", "Sigmoid",
+           "Tanh"]
