@@ -21,17 +21,17 @@ def _pad(x: np.ndarray, padding, value=0.0) -> np.ndarray:
 
 
 def im2col(x: np.ndarray, kernel, stride, padding, dilation, groups, out_hw) -> np.ndarray:
-    """Columns (groups, C/groups kh kw, N Ho Wo): cols[(c, i, j), (n, p, q)] = x_pad[n, c, p s + i d, q s + j d].
+    """Columns (N, groups, C/groups kh kw, Ho Wo): cols[n, (c, i, j), (p, q)] = x_pad[n, c, p s + i d, q s + j d].
 
-    One copy of a strided view. Kernel-offset-major rows make every conv GEMM a single large product and give
-    col2im contiguous blocks to add.
+    One copy of a strided view; each batch item's columns are a contiguous matrix, so the forward GEMM writes
+    the output directly in NCHW order.
     """
     xp = _pad(x, padding)
     n, c = x.shape[:2]
     sn, sc, sh, sw = xp.strides
-    view = as_strided(xp, (c, kernel[0], kernel[1], n, out_hw[0], out_hw[1]),
-                      (sc, sh * dilation[0], sw * dilation[1], sn, sh * stride[0], sw * stride[1]), writeable=False)
-    return view.reshape(groups, (c // groups) * kernel[0] * kernel[1], n * out_hw[0] * out_hw[1])
+    view = as_strided(xp, (n, c, kernel[0], kernel[1], out_hw[0], out_hw[1]),
+                      (sn, sc, sh * dilation[0], sw * dilation[1], sh * stride[0], sw * stride[1]), writeable=False)
+    return view.reshape(n, groups, (c // groups) * kernel[0] * kernel[1], out_hw[0] * out_hw[1])
 
 
 def col2im(cols: np.ndarray, input_shape, kernel, stride, padding, dilation, out_hw) -> np.ndarray:
@@ -45,9 +45,6 @@ def col2im(cols: np.ndarray, input_shape, kernel, stride, padding, dilation, out
             q = j * dilation[1]
             out[:, :, r:r + sh * (ho - 1) + 1:sh, q:q + sw * (wo - 1) + 1:sw] += cols[:, i, j]
     return out[:, :, ph:ph + h, pw:pw + w].transpose(1, 0, 2, 3).copy()
-
-
-_FEW_CHANNELS = 4  # below this many output channels the weight gradient is summed per batch item
 
 
 def _channels_first(a: np.ndarray, groups: int) -> np.ndarray:
@@ -80,8 +77,8 @@ class Conv2d(Function):
         cols = im2col(x, kernel, stride, padding, dilation, groups, out_hw)
         if ctx.needs_input_grad[1]:
             ctx.save_for_backward(cols)
-        out = np.matmul(w.reshape(groups, w.shape[0] // groups, -1), cols)  # (g, O/g, K) @ (g, K, N P)
-        return out.reshape(w.shape[0], x.shape[0], *out_hw).transpose(1, 0, 2, 3).copy()
+        out = np.matmul(w.reshape(groups, w.shape[0] // groups, -1), cols)  # (g, O/g, K) @ (N, g, K, P)
+        return out.reshape(x.shape[0], w.shape[0], *out_hw)
 
     def vjp(ctx, g):
         x, w = ctx.inputs
@@ -124,15 +121,11 @@ class Conv2dWeightGrad(Function):
     """
 
     def forward(ctx, x, g, weight_shape, stride, padding, dilation, groups, cols=None):
+        n, o = g.shape[:2]
         if cols is None:
             cols = im2col(x, weight_shape[2:], stride, padding, dilation, groups, g.shape[2:])
-        n, o = g.shape[:2]
-        if groups == 1 and o <= _FEW_CHANNELS:
-            # A GEMM with 1-4 rows and a very long inner axis is slow in BLAS: sum N short products instead.
-            per_item = cols[0].reshape(cols.shape[1], n, -1).transpose(1, 2, 0)  # (N, Ho Wo, K) view
-            dw = np.matmul(g.reshape(n, o, -1), per_item).sum(axis=0)
-        else:
-            dw = np.matmul(_channels_first(g, groups), cols.transpose(0, 2, 1))  # (g, O/g, N P) @ (g, N P, K)
+        per_item = np.matmul(g.reshape(n, groups, o // groups, -1), cols.transpose(0, 1, 3, 2))  # (N, g, O/g, K)
+        dw = per_item.sum(axis=0)
         return dw.reshape(weight_shape)
 
     def vjp(ctx, v):
