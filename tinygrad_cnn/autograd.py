@@ -29,6 +29,8 @@ import numpy as np
 
 if TYPE_CHECKING:
     from .tensor import Tensor
+else:
+    Tensor = None  # the class, bound by tensor.py when it is imported (it imports this module first)
 
 
 class _GradMode(threading.local):
@@ -150,8 +152,6 @@ class Function:
     @property
     def output(self) -> Tensor:
         """The output as a Tensor whose grad_fn is this node (needs ``save_output = True`` on the class)."""
-        from .tensor import Tensor
-
         self._check_alive()
         if self._out is None:
             raise RuntimeError(f"{self.name}.vjp reads ctx.output: set `save_output = True` on the class")
@@ -182,8 +182,6 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Any, **params: Any) -> Tensor:
         """Run ``forward`` on the inputs' arrays and record this primitive in the graph when needed."""
-        from .tensor import Tensor
-
         tensors = [x if isinstance(x, Tensor) else Tensor(x) for x in inputs]
         ctx = cls.__new__(cls)
         ctx._saved = ()
@@ -292,6 +290,7 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor], inputs: 
     external = [g.data for g in root_grads]
     delivered: list[np.ndarray] = []
 
+    anomaly = _mode.anomaly
     with _SetGradMode(create_graph):
         for node in _topological_order(nodes):
             g = grads.pop(id(node), None)
@@ -299,8 +298,10 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor], inputs: 
                 if not retain_graph:
                     node.release()
                 continue
-            node._check_alive()
-            g = _run_hooks(node.hooks, g)
+            if node.freed:
+                node._check_alive()
+            if node.hooks:
+                g = _run_hooks(node.hooks, g)
             if wanted is not None and id(node) in wanted:
                 captured[id(node)] = g
             if node.retained is not None and inputs is None:
@@ -313,14 +314,14 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor], inputs: 
                 results = (results,)
             if len(results) != len(node.next):
                 raise RuntimeError(f"{node.name}.vjp returned {len(results)} gradients for {len(node.next)} inputs")
-            if _mode.anomaly:
+            if anomaly:
                 for i, r in enumerate(results):
                     if r is not None:
                         _check_finite(r.data, f"gradient of input {i}", node)
             for child, shape, r in zip(node.next, node.input_shapes, results):
                 if child is None or r is None:
                     continue
-                if r.shape != shape:
+                if r.data.shape != shape:
                     raise RuntimeError(
                         f"{node.name}.vjp returned a gradient of shape {r.shape} for an input of shape {shape}"
                     )
@@ -369,8 +370,6 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
     ``sum_k grad_outputs[k] . d outputs[k] / d inputs[i]`` for each input ``i``. With ``create_graph=True``
     the result has a graph of its own, so it can be differentiated again.
     """
-    from .tensor import Tensor
-
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     if grad_outputs is None or isinstance(grad_outputs, Tensor):
@@ -398,8 +397,6 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
 
 
 def _initial_grad(output: Tensor, g: Any, caller: str) -> Tensor:
-    from .tensor import Tensor
-
     if g is None:
         if output.size != 1:
             raise RuntimeError(

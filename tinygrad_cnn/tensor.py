@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from . import autograd as _autograd
 from .autograd import Function, _initial_grad, grad, run_backward
 
 Scalar = int | float | bool
@@ -398,6 +399,8 @@ def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
         raise TypeError(f"concatenate: inputs have dtypes {sorted(map(str, dtypes))}; convert them to one dtype")
     return _mv.Concatenate.apply(*tensors, axis=axis)
 
+
+_autograd.Tensor = Tensor  # the engine builds Tensors without importing this module at call time
 
 from .ops import elementwise as _ew  # noqa: E402  (the ops import Tensor, so they come after it)
 from .ops import linalg as _la  # noqa: E402
