@@ -182,22 +182,27 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Any, **params: Any) -> Tensor:
         """Run ``forward`` on the inputs' arrays and record this primitive in the graph when needed."""
-        tensors = [x if isinstance(x, Tensor) else Tensor(x) for x in inputs]
+        tensors, arrays, needs = [], [], []
+        for x in inputs:  # one plain loop: cheaper than several comprehensions on this hot path
+            if not isinstance(x, Tensor):
+                x = Tensor(x)
+            tensors.append(x)
+            arrays.append(x.data)
+            needs.append(x._requires_grad)
         ctx = cls.__new__(cls)
         ctx._saved = ()
         ctx.freed = False
         ctx.params = params
-        needs = tuple([t._requires_grad for t in tensors])
         record = _mode.enabled and True in needs
-        ctx.needs_input_grad = needs if record else (False,) * len(tensors)
-        out = ctx.forward(*[t.data for t in tensors], **params)
+        ctx.needs_input_grad = tuple(needs) if record else (False,) * len(tensors)
+        out = ctx.forward(*arrays, **params)
         if type(out) is not np.ndarray:
             out = np.asarray(out)
         if not record:
             return Tensor._make(out, None)
         ctx._inputs = tensors
         ctx.next = tuple([t._ctx if t._ctx is not None else (t if t._requires_grad else None) for t in tensors])
-        ctx.input_shapes = tuple([t.data.shape for t in tensors])
+        ctx.input_shapes = tuple([a.shape for a in arrays])
         ctx.out_shape, ctx.out_dtype, ctx.scope = out.shape, out.dtype, _mode.scope
         ctx._out = out if cls.save_output else None
         if _mode.anomaly:

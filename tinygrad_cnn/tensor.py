@@ -339,6 +339,12 @@ def _result_float(op: str, a: np.dtype, b: np.dtype) -> np.dtype:
 def promote(op: str, a: Any, b: Any, to_float: bool = False) -> tuple[Tensor, Tensor]:
     """Both operands as Tensors of one dtype (PyTorch's rules: Python scalars never upcast a tensor; an integer
     tensor meeting a float one becomes that float type; float32 with float64 is an error)."""
+    if type(a) is Tensor and type(b) is Tensor and a.data.dtype == b.data.dtype and a.data.dtype.kind == "f":
+        return a, b
+    if type(b) in (float, int) and type(a) is Tensor and a.data.dtype.kind == "f":  # the common cases, fast
+        return a, Tensor._make(np.asarray(b, dtype=a.data.dtype), None)
+    if type(a) in (float, int) and type(b) is Tensor and b.data.dtype.kind == "f":
+        return Tensor._make(np.asarray(a, dtype=b.data.dtype), None), b
     ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
     if ta and tb:
         if a.dtype == b.dtype and (not to_float or a.dtype.kind == "f"):
