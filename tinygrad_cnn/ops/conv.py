@@ -35,21 +35,24 @@ def im2col(x: np.ndarray, kernel, stride, padding, dilation, groups, out_hw) -> 
 
 
 def col2im(cols: np.ndarray, input_shape, kernel, stride, padding, dilation, out_hw) -> np.ndarray:
-    """Adjoint of im2col: cols (C, kh, kw, N, Ho, Wo) summed into (N, C, H, W) by k*k strided slice additions."""
+    """Adjoint of im2col: cols (C, kh, kw, Ho, Wo, N) summed into (N, C, H, W) by k*k strided slice additions.
+
+    The batch axis is innermost, so every addition runs over contiguous blocks of Wo * N elements.
+    """
     n, c, h, w = input_shape
     (ph, pw), (ho, wo), (sh, sw) = padding, out_hw, stride
-    out = np.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
+    out = np.zeros((c, h + 2 * ph, w + 2 * pw, n), dtype=cols.dtype)
     for i in range(kernel[0]):
         r = i * dilation[0]
         for j in range(kernel[1]):
             q = j * dilation[1]
-            out[:, :, r:r + sh * (ho - 1) + 1:sh, q:q + sw * (wo - 1) + 1:sw] += cols[:, i, j]
-    return out[:, :, ph:ph + h, pw:pw + w].transpose(1, 0, 2, 3).copy()
+            out[:, r:r + sh * (ho - 1) + 1:sh, q:q + sw * (wo - 1) + 1:sw] += cols[:, i, j]
+    return out[:, ph:ph + h, pw:pw + w].transpose(3, 0, 1, 2).copy()
 
 
-def _channels_first(a: np.ndarray, groups: int) -> np.ndarray:
-    """(N, O, Ho, Wo) -> (groups, O/groups, N * Ho * Wo), the layout the conv GEMMs use."""
-    return a.transpose(1, 0, 2, 3).reshape(groups, a.shape[1] // groups, -1)
+def _batch_last(a: np.ndarray, groups: int) -> np.ndarray:
+    """(N, O, Ho, Wo) -> (groups, O/groups, Ho Wo N), the layout the input-gradient GEMM writes col2im's input in."""
+    return np.ascontiguousarray(a.transpose(1, 2, 3, 0)).reshape(groups, a.shape[1] // groups, -1)
 
 
 def conv_output_hw(op: str, hw, kernel, stride, padding, dilation) -> tuple[int, int]:
@@ -101,8 +104,8 @@ class Conv2dInputGrad(Function):
         n, o, ho, wo = g.shape
         kh, kw = w.shape[2:]
         wg = w.reshape(groups, o // groups, -1)  # (g, O/g, C/g kh kw)
-        dcols = np.matmul(wg.transpose(0, 2, 1), _channels_first(g, groups))  # (g, C/g kh kw, N P)
-        dcols = dcols.reshape(input_shape[1], kh, kw, n, ho, wo)
+        dcols = np.matmul(wg.transpose(0, 2, 1), _batch_last(g, groups))  # (g, C/g kh kw, P N)
+        dcols = dcols.reshape(input_shape[1], kh, kw, ho, wo, n)
         return col2im(dcols, input_shape, (kh, kw), stride, padding, dilation, (ho, wo))
 
     def vjp(ctx, u):
