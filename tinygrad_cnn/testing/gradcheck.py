@@ -33,15 +33,20 @@ def _graph_nodes(root: Tensor) -> list[Function]:
     return list(seen.values())
 
 
-def _check_invariants(fn: Callable[..., Tensor], inputs: Sequence[Tensor], upstream: np.ndarray,
+def _check_invariants(fn: Callable[..., Tensor], inputs: Sequence[Tensor], rng: np.random.Generator,
                       ) -> tuple[np.ndarray, list[Tensor | None]]:
-    """Run fn and its backward once, asserting: nothing mutated, no aliasing, saved buffers released."""
+    """Run fn and its backward once with a random upstream gradient, asserting: nothing mutated, no aliasing,
+    saved buffers released. Returns the upstream gradient and the input gradients."""
     before = [t.data.copy() for t in inputs]
-    upstream_copy = upstream.copy()
     out = _as_output(fn(*inputs), "gradcheck")
+    upstream = rng.standard_normal(out.shape).astype(out.dtype)
+    upstream_copy = upstream.copy()
     wanted = [t for t in inputs if t.requires_grad]
     if not out.requires_grad:
-        return out.data, [None] * len(wanted)
+        for i, (t, b) in enumerate(zip(inputs, before)):
+            if not np.array_equal(t.data, b, equal_nan=True):
+                raise GradcheckError(f"input {i} was modified in place by the forward pass")
+        return upstream, [None] * len(wanted)
     nodes = _graph_nodes(out)
     grads = grad(out, wanted, Tensor(upstream), allow_unused=True)
     for i, (t, b) in enumerate(zip(inputs, before)):
@@ -59,7 +64,7 @@ def _check_invariants(fn: Callable[..., Tensor], inputs: Sequence[Tensor], upstr
     alive = [n.name for n in nodes if not n.freed]
     if alive:
         raise GradcheckError(f"saved buffers of {sorted(set(alive))} were not released after backward")
-    return out.data, list(grads)
+    return upstream, list(grads)
 
 
 def _objective(fn: Callable[..., Tensor], inputs: Sequence[Tensor], upstream: np.ndarray) -> float:
@@ -89,9 +94,7 @@ def gradcheck(fn: Callable[..., Tensor], *inputs: Tensor, eps: float = 1e-6, ato
     """
     _require_float64(inputs, "gradcheck")
     rng = np.random.default_rng(seed)
-    probe = _as_output(fn(*inputs), "gradcheck")
-    upstream = rng.standard_normal(probe.shape).astype(probe.dtype)
-    _, analytic = _check_invariants(fn, inputs, upstream)
+    upstream, analytic = _check_invariants(fn, inputs, rng)
     upstream = upstream.astype(np.float64)
     positions = [i for i, t in enumerate(inputs) if t.requires_grad]
     if fast:
