@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 import tinygrad_cnn as tg
 from tinygrad_cnn.nn import functional as F
-from tinygrad_cnn.testing import gradcheck, gradgradcheck, strategies as S
+from tinygrad_cnn.testing import gradcheck, gradgradcheck
+from tinygrad_cnn.testing import strategies as S
 
 
 def _t(array) -> tg.Tensor:
@@ -131,7 +132,8 @@ ROWS = [
     ("concatenate", joined(), lambda parts, axis: tg.concatenate(parts, axis=axis), True),
     ("stack", joined(), lambda parts, axis: tg.stack([p * 1.0 for p in parts[:1]] * 2, axis=0), True),
     ("matmul", matmul_pair(), lambda a, b: a @ b, True),
-    ("log_softmax", axis_and_tensor(), lambda a, axis, keep: F.log_softmax(a, axis=axis if isinstance(axis, int) else -1), True),
+    ("log_softmax", axis_and_tensor(),
+     lambda a, axis, keep: F.log_softmax(a, axis=axis if isinstance(axis, int) else -1), True),
 ]
 
 

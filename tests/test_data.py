@@ -1,0 +1,332 @@
+"""The data package: IDX reader on files written here (raw, gzip, corrupt), MNIST (real files when present, a
+synthetic folder, the checked download over file:// URLs), Digits, DataLoader and normalize."""
+
+import gzip
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tinygrad_cnn as tg
+from tinygrad_cnn.data import (
+    MNIST,
+    ArrayDataset,
+    DataLoader,
+    Digits,
+    DownloadError,
+    IDXError,
+    MNISTNotFoundError,
+    download_mnist,
+    normalize,
+    read_idx,
+    write_idx,
+)
+from tinygrad_cnn.data import digits as digits_module
+from tinygrad_cnn.data import mnist as mnist_module
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
+needs_mnist = pytest.mark.skipif(not (SHARED / "train-images-idx3-ubyte.gz").is_file(),
+                                 reason=f"the real MNIST files are not in {SHARED}")
+
+
+def idx_bytes(array: np.ndarray, tmp_path: Path) -> bytes:
+    return write_idx(tmp_path / "scratch", array).read_bytes()
+
+
+# ---- IDX ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", [np.uint8, np.int8, np.int16, np.int32, np.float32, np.float64])
+@pytest.mark.parametrize("compress", [False, True])
+def test_idx_round_trip(tmp_path, dtype, compress):
+    array = (np.arange(2 * 3 * 4) - 5).astype(dtype).reshape(2, 3, 4)
+    if np.dtype(dtype).kind == "u":
+        array = np.arange(24, dtype=dtype).reshape(2, 3, 4)
+    path = write_idx(tmp_path / "a.idx", array, compress=compress)
+    assert (path.read_bytes()[:2] == b"\x1f\x8b") == compress
+    back = read_idx(path)
+    assert back.dtype == np.dtype(dtype) and back.shape == (2, 3, 4)
+    np.testing.assert_array_equal(back, array)
+
+
+def test_gzip_is_detected_by_magic_bytes_not_name(tmp_path):
+    labels = np.array([3, 1, 4, 1, 5], np.uint8)
+    raw_named_gz = write_idx(tmp_path / "labels.gz", labels)
+    gz_named_raw = write_idx(tmp_path / "labels-raw", labels, compress=True)
+    np.testing.assert_array_equal(read_idx(raw_named_gz, 2049), labels)
+    np.testing.assert_array_equal(read_idx(gz_named_raw, 2049), labels)
+
+
+def test_header_layout_is_mnist(tmp_path):
+    data = idx_bytes(np.zeros((2, 28, 28), np.uint8), tmp_path)
+    assert int.from_bytes(data[:4], "big") == 2051
+    assert [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(3)] == [2, 28, 28]
+    assert len(data) == 16 + 2 * 28 * 28
+
+
+def corrupt_cases(tmp_path):
+    good = idx_bytes(np.zeros((3, 28, 28), np.uint8), tmp_path)
+    return {
+        "bad magic": (b"\x12\x34" + good[2:], "bad magic number"),
+        "unknown dtype": (good[:2] + b"\x07" + good[3:], "bad magic number"),
+        "truncated": (good[:-10], "truncated"),
+        "too long": (good + b"\x00" * 7, "7 bytes too long"),
+        "truncated header": (good[:9], "truncated header"),
+        "tiny": (b"\x00\x00", "too short"),
+    }
+
+
+@pytest.mark.parametrize("case", ["bad magic", "unknown dtype", "truncated", "too long", "truncated header", "tiny"])
+@pytest.mark.parametrize("compress", [False, True])
+def test_corrupt_files_are_rejected_with_the_file_name(tmp_path, case, compress):
+    payload, message = corrupt_cases(tmp_path)[case]
+    path = tmp_path / "broken-file"
+    path.write_bytes(gzip.compress(payload) if compress else payload)
+    with pytest.raises(IDXError, match=message) as info:
+        read_idx(path)
+    assert str(path) in str(info.value)
+
+
+def test_wrong_kind_and_wrong_dims(tmp_path):
+    labels = write_idx(tmp_path / "labels", np.zeros(4, np.uint8))
+    with pytest.raises(IDXError, match=r"magic number 2049 .*expected 2051") as info:
+        read_idx(labels, expected_magic=2051)
+    assert "labels" in str(info.value)
+    images = write_idx(tmp_path / "images", np.zeros((2, 27, 28), np.uint8))
+    with pytest.raises(IDXError, match=r"dimensions \(2, 27, 28\), expected \(any, 28, 28\)"):
+        read_idx(images, 2051, (None, 28, 28))
+
+
+def test_broken_gzip_stream(tmp_path):
+    path = tmp_path / "half.gz"
+    path.write_bytes(gzip.compress(idx_bytes(np.zeros((5, 28, 28), np.uint8), tmp_path))[:40])
+    with pytest.raises(IDXError, match="does not decompress"):
+        read_idx(path)
+
+
+def test_write_idx_rejects_unsupported_dtype(tmp_path):
+    with pytest.raises(TypeError, match="no IDX code"):
+        write_idx(tmp_path / "x", np.zeros(3, np.int64))
+
+
+# ---- MNIST on a synthetic folder ---------------------------------------------------------------------
+def fake_mnist(folder: Path, n_train=12, n_test=5, compress=True, seed=0) -> Path:
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    suffix = ".gz" if compress else ""
+    for prefix, n in (("train", n_train), ("t10k", n_test)):
+        write_idx(folder / f"{prefix}-images-idx3-ubyte{suffix}", rng.integers(0, 256, (n, 28, 28), dtype=np.uint8),
+                  compress=compress)
+        write_idx(folder / f"{prefix}-labels-idx1-ubyte{suffix}", np.arange(n, dtype=np.uint8) % 10,
+                  compress=compress)
+    return folder
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_mnist_reads_a_local_folder(tmp_path, compress):
+    root = fake_mnist(tmp_path / "mnist", compress=compress)
+    train, test = MNIST(root), MNIST(root, train=False)
+    assert train.images.shape == (12, 1, 28, 28) and train.images.dtype == np.float32
+    assert train.labels.dtype == np.int64 and len(test) == 5
+    raw = read_idx(next(root.glob("train-images*")))
+    np.testing.assert_allclose(train.images[:, 0], raw / 255.0, rtol=1e-6)
+    assert train.images.min() >= 0.0 and train.images.max() <= 1.0
+    image, label = train[3]
+    assert image.shape == (1, 28, 28) and label == 3
+
+
+def test_mnist_accepts_dotted_names(tmp_path):
+    root = fake_mnist(tmp_path / "m", compress=False)
+    for path in root.iterdir():
+        path.rename(root / path.name.replace("-idx", ".idx"))
+    assert len(MNIST(root)) == 12
+
+
+def test_mnist_missing_folder_says_where_to_put_files(tmp_path):
+    missing = tmp_path / "nowhere"
+    with pytest.raises(MNISTNotFoundError, match="does not exist") as info:
+        MNIST(missing)
+    message = str(info.value)
+    assert str(missing) in message and "train-images-idx3-ubyte.gz" in message and "download=True" in message
+
+
+def test_mnist_missing_one_file(tmp_path):
+    root = fake_mnist(tmp_path / "m")
+    (root / "t10k-labels-idx1-ubyte.gz").unlink()
+    assert len(MNIST(root)) == 12
+    with pytest.raises(MNISTNotFoundError, match="has no t10k-labels-idx1-ubyte"):
+        MNIST(root, train=False)
+
+
+def test_mnist_mismatched_counts_and_bad_labels(tmp_path):
+    root = fake_mnist(tmp_path / "m")
+    write_idx(root / "train-labels-idx1-ubyte.gz", np.zeros(11, np.uint8), compress=True)
+    with pytest.raises(IDXError, match=r"12 images but .* 11 labels"):
+        MNIST(root)
+    write_idx(root / "train-labels-idx1-ubyte.gz", np.full(12, 10, np.uint8), compress=True)
+    with pytest.raises(IDXError, match="label 10 is not a digit"):
+        MNIST(root)
+
+
+def test_mnist_swapped_files_are_named(tmp_path):
+    root = fake_mnist(tmp_path / "m")
+    images, labels = root / "train-images-idx3-ubyte.gz", root / "train-labels-idx1-ubyte.gz"
+    images.rename(tmp_path / "tmp")
+    labels.rename(images)
+    (tmp_path / "tmp").rename(labels)
+    with pytest.raises(IDXError, match=r"train-images-idx3-ubyte\.gz: magic number 2049"):
+        MNIST(root)
+
+
+# ---- download over file:// URLs (never the network) ------------------------------------------------------
+@pytest.fixture
+def mirror(tmp_path, monkeypatch):
+    """A file:// mirror of synthetic files, with FILES patched to their checksums."""
+    source = fake_mnist(tmp_path / "mirror", n_train=6, n_test=4)
+    sums = {p.name[:-3]: hashlib.sha256(p.read_bytes()).hexdigest() for p in source.iterdir()}
+    monkeypatch.setattr(mnist_module, "FILES", sums)
+    dead = (tmp_path / "dead").as_uri() + "/"
+    monkeypatch.setattr(mnist_module, "MIRRORS", [dead, source.as_uri() + "/"])
+    return source
+
+
+def test_download_falls_back_to_the_next_mirror_and_verifies(tmp_path, mirror):
+    root = tmp_path / "downloaded"
+    dataset = MNIST(root, train=False, download=True)
+    assert len(dataset) == 4
+    assert sorted(p.name for p in root.iterdir()) == ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
+    assert len(MNIST(root, train=True, download=True)) == 6
+
+
+def test_download_rejects_a_bad_checksum_and_keeps_nothing(tmp_path, mirror, monkeypatch):
+    monkeypatch.setitem(mnist_module.FILES, "t10k-labels-idx1-ubyte", "0" * 64)
+    root = tmp_path / "downloaded"
+    with pytest.raises(DownloadError, match="does not match the expected 0000") as info:
+        MNIST(root, train=False, download=True)
+    assert "t10k-labels-idx1-ubyte.gz" in str(info.value) and "dead" in str(info.value)
+    assert not (root / "t10k-labels-idx1-ubyte.gz").exists()
+    assert not list(root.glob("*.part"))
+
+
+def test_download_with_a_patched_opener(tmp_path, mirror):
+    calls = []
+
+    def opener(url, timeout):
+        calls.append(url)
+        return open(mirror / url.rsplit("/", 1)[1], "rb")
+
+    kept = download_mnist(tmp_path / "d", ["train-labels-idx1-ubyte"], mirrors=["https://example.invalid/"],
+                          opener=opener)
+    assert calls == ["https://example.invalid/train-labels-idx1-ubyte.gz"]
+    assert kept[0].read_bytes() == (mirror / "train-labels-idx1-ubyte.gz").read_bytes()
+    download_mnist(tmp_path / "d", ["train-labels-idx1-ubyte"], mirrors=["https://example.invalid/"], opener=opener)
+    assert len(calls) == 1, "a file already present with the right checksum is not fetched again"
+
+
+@needs_mnist
+def test_download_checksums_match_the_real_files(tmp_path):
+    kept = download_mnist(tmp_path, ["t10k-labels-idx1-ubyte"], mirrors=[SHARED.as_uri() + "/"])
+    assert kept[0].read_bytes() == (SHARED / "t10k-labels-idx1-ubyte.gz").read_bytes()
+    for stem, digest in mnist_module.FILES.items():
+        assert hashlib.sha256((SHARED / f"{stem}.gz").read_bytes()).hexdigest() == digest
+
+
+# ---- the real MNIST ---------------------------------------------------------------------------------------
+@needs_mnist
+def test_mnist_facts():
+    train, test = MNIST(SHARED), MNIST(SHARED, train=False)
+    assert train.images.shape == (60000, 1, 28, 28) and test.images.shape == (10000, 1, 28, 28)
+    assert train.labels[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
+    assert test.labels[:10].tolist() == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]
+    assert train.images.mean() == pytest.approx(0.13066, abs=5e-6)
+    assert np.bincount(test.labels).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+    assert train.images.min() == 0.0 and train.images.max() == 1.0
+
+
+# ---- Digits -------------------------------------------------------------------------------------------
+def test_digits_layout_and_split():
+    train, test = Digits(), Digits(train=False)
+    assert train.images.shape == (1437, 1, 28, 28) and test.images.shape == (360, 1, 28, 28)
+    assert train.images.dtype == np.float32 and train.labels.dtype == np.int64
+    assert train.images.min() >= 0.0 and train.images.max() <= 1.0 and train.images.max() > 0.99
+    counts = np.bincount(test.labels)
+    assert counts.min() >= 35 and counts.max() <= 37, "the split is stratified"
+    again = Digits(train=False)
+    np.testing.assert_array_equal(again.labels, test.labels)
+
+
+def test_bilinear_resize():
+    r = digits_module.interpolation_matrix(8, 28)
+    assert r.shape == (28, 8)
+    np.testing.assert_allclose(r.sum(axis=1), 1.0)
+    constant = np.full((2, 8, 8), 3.0)
+    np.testing.assert_allclose(digits_module.resize(constant), 3.0)
+    ramp = np.tile(np.arange(8.0), (1, 8, 1))
+    row = digits_module.resize(ramp)[0, 5]
+    assert np.all(np.diff(row) >= 0) and row[0] == 0.0 and row[-1] == 7.0
+
+
+# ---- DataLoader and normalize --------------------------------------------------------------------------------
+def small_dataset(n=10):
+    return ArrayDataset(np.arange(n, dtype=np.float32).reshape(n, 1, 1, 1), np.arange(n, dtype=np.int64))
+
+
+def test_loader_batches_in_order():
+    loader = DataLoader(small_dataset(), batch_size=4)
+    batches = list(loader)
+    assert len(loader) == 3 and [len(y) for _, y in batches] == [4, 4, 2]
+    x, y = batches[0]
+    assert isinstance(x, tg.Tensor) and x.shape == (4, 1, 1, 1) and y.dtype == np.int64
+    assert np.concatenate([y.numpy() for _, y in batches]).tolist() == list(range(10))
+
+
+def test_loader_drop_last():
+    loader = DataLoader(small_dataset(), batch_size=4, drop_last=True)
+    assert len(loader) == 2 and [len(y) for _, y in loader] == [4, 4]
+
+
+def test_loader_shuffle_is_a_reproducible_permutation_that_changes_per_epoch():
+    def epochs(loader, n=2):
+        return [np.concatenate([y.numpy() for _, y in loader]).tolist() for _ in range(n)]
+
+    first, second = epochs(DataLoader(small_dataset(), 3, shuffle=True, seed=7))
+    assert sorted(first) == list(range(10)) and first != second and first != list(range(10))
+    assert epochs(DataLoader(small_dataset(), 3, shuffle=True, seed=7)) == [first, second]
+    assert epochs(DataLoader(small_dataset(), 3, shuffle=True, seed=8))[0] != first
+
+
+def test_loader_without_seed_follows_manual_seed():
+    tg.manual_seed(3)
+    a = [y.tolist() for _, y in DataLoader(small_dataset(), 10, shuffle=True)]
+    tg.manual_seed(3)
+    b = [y.tolist() for _, y in DataLoader(small_dataset(), 10, shuffle=True)]
+    assert a == b
+
+
+def test_loader_generic_dataset():
+    items = [(np.full((1, 2, 2), i, np.float32), i) for i in range(5)]
+    x, y = next(iter(DataLoader(items, batch_size=5)))
+    assert x.shape == (5, 1, 2, 2) and y.tolist() == [0, 1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("batch_size", [0, -1, 2.5, True])
+def test_loader_rejects_bad_batch_size(batch_size):
+    with pytest.raises(ValueError, match="batch_size"):
+        DataLoader(small_dataset(), batch_size=batch_size)
+
+
+def test_normalize_per_channel_and_as_dataset_transform():
+    images = np.ones((2, 3, 2, 2), np.float32)
+    out = normalize([0.0, 1.0, 0.5], [1.0, 2.0, 0.25])(images)
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out[0, :, 0, 0], [1.0, 0.0, 2.0])
+    dataset = ArrayDataset(images, np.zeros(2, np.int64), transform=normalize(1.0, 2.0))
+    np.testing.assert_allclose(dataset[0][0], 0.0)
+    with pytest.raises(ValueError, match="positive std"):
+        normalize(0.0, 0.0)
+    with pytest.raises(ValueError, match="2 mean values"):
+        normalize([0.0, 0.0], 1.0)(images)
+
+
+def test_subset():
+    subset = small_dataset().subset(4)
+    assert len(subset) == 4 and subset.labels.tolist() == [0, 1, 2, 3]
