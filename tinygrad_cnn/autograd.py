@@ -198,7 +198,7 @@ class Function:
         out = ctx.forward(*arrays, **params)
         if type(out) is not np.ndarray:
             out = np.asarray(out)
-        if not record:
+        if not record or out.dtype.kind != "f":  # integer and bool results are not differentiable
             return Tensor._make(out, None)
         ctx._inputs = tensors
         ctx.next = tuple([t._ctx if t._ctx is not None else (t if t._requires_grad else None) for t in tensors])
@@ -377,7 +377,7 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
     """
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+    if grad_outputs is None or isinstance(grad_outputs, (Tensor, np.ndarray)):
         grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
     if len(grad_outputs) != len(outputs):
         raise ValueError(f"grad: {len(outputs)} outputs but {len(grad_outputs)} grad_outputs; pass one per output")

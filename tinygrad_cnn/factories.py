@@ -47,8 +47,11 @@ def full(shape: tuple[int, ...], fill_value: float, dtype: Any = None, requires_
 
 def arange(start: float, stop: float | None = None, step: float = 1, dtype: Any = None,
            requires_grad: bool = False) -> Tensor:
-    """Evenly spaced values in [start, stop); integer arguments give int64 unless dtype says otherwise."""
-    values = np.arange(start, stop, step) if stop is not None else np.arange(start)
+    """Evenly spaced values in [start, stop); integer arguments give int64, float ones float32, unless dtype says
+    otherwise."""
+    values = np.arange(start, stop, step) if stop is not None else np.arange(0, start, step)
+    if dtype is None and values.dtype.kind == "f":
+        dtype = np.float32  # Python floats give float32, as everywhere else
     return Tensor(values, dtype=dtype, requires_grad=requires_grad)
 
 

@@ -266,6 +266,8 @@ class Tensor:
 
     def transpose(self, axis0: int = -2, axis1: int = -1) -> Tensor:
         """Swap two axes (the last two by default)."""
+        if not (-self.ndim <= axis0 < self.ndim and -self.ndim <= axis1 < self.ndim):
+            raise ValueError(f"transpose: axes ({axis0}, {axis1}) are out of range for a tensor of shape {self.shape}")
         order = list(range(self.ndim))
         order[axis0], order[axis1] = order[axis1], order[axis0]
         return self.permute(order)

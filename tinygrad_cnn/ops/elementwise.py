@@ -104,7 +104,11 @@ class Neg(Function):
 
 
 class Pow(Function):
-    """out = a ** b.  VJP: (ub(g * b * a**(b-1)), ub(g * out * log a)), the second taken as 0 where a == 0, b >= 0."""
+    """out = a ** b.  VJP: (ub(g * b * a**(b-1)), ub(g * out * log a)).
+
+    The first is taken as 0 where a == b == 0 (d/da a**0 = 0 there too, as PyTorch), the second as 0 where
+    a == 0 and b >= 0.
+    """
 
     save_output = True
 
@@ -115,7 +119,14 @@ class Pow(Function):
     def vjp(ctx, g):
         a, b = ctx.inputs
         need_a, need_b = ctx.needs_input_grad
-        ga = unbroadcast(g * b * a ** (b - 1), a.shape) if need_a else None
+        ga = None
+        if need_a:
+            zero_zero = (a.data == 0) & (b.data == 0)  # 0 * 0**-1 = 0 * inf: the limit is 0
+            with np.errstate(divide="ignore", invalid="ignore"):
+                da = b * a ** (b - 1)
+            if zero_zero.any():
+                da = where(Tensor(zero_zero), Tensor(np.zeros((), a.dtype)), da)
+            ga = unbroadcast(g * da, a.shape)
         gb = None
         if need_b:
             zero_base = Tensor((a.data == 0) & (b.data >= 0))

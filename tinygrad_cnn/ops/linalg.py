@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function
-from .elementwise import broadcast_check, unbroadcast
+from .elementwise import unbroadcast
 
 
 def _matmul_check(a: np.ndarray, b: np.ndarray) -> None:
@@ -19,7 +19,11 @@ def _matmul_check(a: np.ndarray, b: np.ndarray) -> None:
                          f"({k_a}) must equal the {'only' if b.ndim == 1 else 'second-to-last'} axis of the "
                          f"second ({k_b})")
     if a.ndim > 2 and b.ndim > 2:
-        broadcast_check("matmul (batch axes)", a.shape[:-2], b.shape[:-2])
+        try:
+            np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        except ValueError:
+            raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not match: the batch axes {a.shape[:-2]} "
+                             f"and {b.shape[:-2]} do not broadcast (they must be equal or 1)") from None
 
 
 class MatMul(Function):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from hypothesis import assume
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -45,8 +46,9 @@ def arrays(shape: tuple[int, ...] | st.SearchStrategy, low: float = -3.0, high: 
            distinct: bool = False) -> st.SearchStrategy:
     """NumPy arrays with values in [low, high].
 
-    ``away_from`` moves values within ``gap`` of a kink to kink +- gap; ``distinct`` makes all values differ
-    by at least ``gap`` (a random permutation of an evenly spaced grid, with small jitter).
+    ``away_from`` moves values within ``gap`` of a kink to kink +- gap (values with no kink that close stay in
+    [low, high]); ``distinct`` makes all values differ by at least ``gap``: [low, high] is cut into one cell per
+    value and each value lies in the middle half of its own cell, so a ValueError says when they cannot fit.
     """
     shape_strategy = shape if isinstance(shape, st.SearchStrategy) else st.just(tuple(shape))
 
@@ -57,10 +59,14 @@ def arrays(shape: tuple[int, ...] | st.SearchStrategy, low: float = -3.0, high: 
         if distinct:
             seed = draw(st.integers(0, 2**32 - 1))
             rng = np.random.default_rng(seed)
-            grid = np.linspace(low, high, max(n, 2))[:n] if n > 1 else np.array([(low + high) / 2])[:n]
-            spacing = (high - low) / max(n - 1, 1)
-            jitter = rng.uniform(-0.25, 0.25, n) * min(spacing, 1.0)
-            values = rng.permutation(grid) + jitter
+            width = (high - low) / max(n, 1)
+            if n > 1 and width / 2 < gap:
+                raise ValueError(f"arrays: {n} values at least gap={gap} apart do not fit in [{low}, {high}]; "
+                                 "widen the range, lower gap or draw smaller shapes")
+            values = low + width * (rng.permutation(n) + 0.5 + rng.uniform(-0.25, 0.25, n))
+            values = _push_away(values, away_from, gap)
+            if away_from and n > 1:
+                assume(np.min(np.diff(np.sort(values))) >= gap)  # a pushed value landed next to another one
         else:
             values = draw(hnp.arrays(np.float64, (n,), elements=st.floats(low, high, allow_nan=False,
                                                                           allow_infinity=False)))

@@ -1,0 +1,105 @@
+"""Matrix product (tinygrad_cnn/ops/linalg.py): 1-D, 2-D and batched operands with broadcast batch axes.
+
+VJP: ga = ub(g @ b^T), gb = ub(a^T @ g), a 1-D operand read as a row (left) or a column (right).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import tinygrad_cnn as tg
+from tinygrad_cnn.testing import gradcheck, gradgradcheck
+from tinygrad_cnn.testing import strategies as S
+
+
+def leaf(value) -> tg.Tensor:
+    return tg.Tensor(np.asarray(value, dtype=np.float64), requires_grad=True)
+
+
+@st.composite
+def matmul_pair(draw, max_batch_dims=2, max_side=4):
+    sa, sb = draw(S.matmul_shapes(max_batch_dims=max_batch_dims, max_side=max_side))
+    return leaf(draw(S.arrays(sa))), leaf(draw(S.arrays(sb)))
+
+
+@settings(max_examples=25)
+@given(matmul_pair())
+def test_forward_matches_numpy(pair):
+    a, b = pair
+    out = a @ b
+    expected = np.matmul(a.numpy(), b.numpy())
+    assert out.shape == expected.shape
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-12, atol=1e-12)
+
+
+@settings(max_examples=20)
+@given(matmul_pair())
+def test_gradcheck(pair):
+    assert gradcheck(lambda a, b: a @ b, *pair)
+
+
+@settings(max_examples=6)
+@given(matmul_pair(max_batch_dims=1, max_side=3))
+def test_gradgradcheck(pair):
+    assert gradgradcheck(lambda a, b: a @ b, *pair)
+
+
+@pytest.mark.parametrize("sa, sb", [((3,), (3,)), ((3,), (3, 2)), ((2, 3), (3,)), ((4, 1, 2, 3), (5, 3, 2)),
+                                    ((3,), (2, 3, 4)), ((2, 1, 3), (3,)), ((1, 3), (3, 1))])
+def test_gradcheck_on_named_shape_pairs(sa, sb):
+    rng = np.random.default_rng(0)
+    a, b = leaf(rng.standard_normal(sa)), leaf(rng.standard_normal(sb))
+    assert gradcheck(lambda x, y: x @ y, a, b)
+
+
+def test_hand_derived_2d():
+    a = leaf([[1.0, 2.0], [3.0, 4.0]])
+    b = leaf([[5.0], [6.0]])
+    g = np.array([[1.0], [10.0]])
+    (a @ b).backward(tg.Tensor(g))
+    np.testing.assert_array_equal(a.grad.numpy(), g @ b.numpy().T)  # [[5, 6], [50, 60]]
+    np.testing.assert_array_equal(b.grad.numpy(), a.numpy().T @ g)  # [[31], [42]]
+
+
+def test_dot_product_of_vectors():
+    a, b = leaf([1.0, 2.0, 3.0]), leaf([4.0, 5.0, 6.0])
+    out = a @ b
+    assert out.shape == () and out.item() == 32.0
+    out.backward()
+    np.testing.assert_array_equal(a.grad.numpy(), [4, 5, 6])
+    np.testing.assert_array_equal(b.grad.numpy(), [1, 2, 3])
+
+
+def test_broadcast_batch_gradient_is_summed():
+    a = leaf(np.ones((4, 2, 3)))
+    w = leaf(np.ones((3, 5)))  # shared by the 4 batch items
+    (a @ w).sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), np.full((3, 5), 8.0))  # 4 batches * 2 rows
+    np.testing.assert_array_equal(a.grad.numpy(), np.full((4, 2, 3), 5.0))
+
+
+def test_rmatmul_with_an_array():
+    b = leaf([[1.0, 0.0], [0.0, 2.0]])
+    out = np.array([[1.0, 1.0]]) @ b
+    assert isinstance(out, tg.Tensor)
+    np.testing.assert_array_equal(out.numpy(), [[1.0, 2.0]])
+
+
+def test_mismatch_raises_value_error_naming_op_and_shapes():
+    with pytest.raises(ValueError) as info:
+        leaf(np.ones((2, 3))) @ leaf(np.ones((4, 5)))
+    assert str(info.value).startswith("matmul") and "(2, 3)" in str(info.value) and "(4, 5)" in str(info.value)
+    with pytest.raises(ValueError, match=r"matmul: .*\(2, 2, 3\).*\(3, 3, 4\)"):
+        leaf(np.ones((2, 2, 3))) @ leaf(np.ones((3, 3, 4)))
+    with pytest.raises(ValueError, match="matmul"):
+        leaf(2.0) @ leaf([1.0])
+
+
+def test_float32_stays_float32_and_mixing_with_float64_fails():
+    a = tg.Tensor(np.ones((2, 2), np.float32), requires_grad=True)
+    assert (a @ a).dtype == np.float32
+    with pytest.raises(TypeError, match="matmul"):
+        a @ leaf(np.ones((2, 2)))

@@ -1,0 +1,282 @@
+"""Movement primitives (tinygrad_cnn/ops/movement.py) and the Tensor methods composed from them: reshape,
+permute/transpose, expand, squeeze/unsqueeze/flatten, getitem (slices, negative steps, ints, None, Ellipsis,
+integer arrays with repeats, boolean masks), pad, concatenate, stack.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import tinygrad_cnn as tg
+from tinygrad_cnn.testing import gradcheck, gradgradcheck
+from tinygrad_cnn.testing import strategies as S
+
+
+def leaf(value) -> tg.Tensor:
+    return tg.Tensor(np.asarray(value, dtype=np.float64), requires_grad=True)
+
+
+def weighted(t: tg.Tensor) -> tg.Tensor:
+    """t times distinct fixed weights, so a gradient landing on the wrong element is visible."""
+    return t * tg.Tensor(np.arange(1.0, t.size + 1).reshape(t.shape))
+
+
+@st.composite
+def permuted(draw):
+    shape = draw(S.shapes(min_dims=1, max_dims=4, max_side=3))
+    return leaf(draw(S.arrays(shape))), tuple(draw(st.permutations(range(len(shape)))))
+
+
+@st.composite
+def reshaped(draw):
+    shape = draw(S.shapes(min_dims=0, max_dims=3, max_side=4))
+    size = int(np.prod(shape))
+    divisors = [d for d in range(1, size + 1) if size % d == 0]
+    d = draw(st.sampled_from(divisors))
+    return leaf(draw(S.arrays(shape))), draw(st.sampled_from([(d, -1), (-1, d), (size,), (1, size, 1)]))
+
+
+@st.composite
+def expanded(draw):
+    small, big = draw(S.broadcastable_shapes(num_shapes=2, max_dims=3, max_side=3))
+    target = np.broadcast_shapes(small, big)
+    return leaf(draw(S.arrays(small))), target
+
+
+@st.composite
+def basic_index(draw):
+    shape = draw(S.shapes(min_dims=1, max_dims=3, max_side=5))
+    parts = []
+    for n in shape:
+        parts.append(draw(st.sampled_from([slice(None), slice(None, None, -1), slice(1, None, 2), slice(-2, None),
+                                           slice(None, None, -2), 0, -1, n - 1])))
+    extra = draw(st.sampled_from(["none", "ellipsis", "plain"]))
+    if extra == "none":
+        parts.insert(draw(st.integers(0, len(parts))), None)
+    elif extra == "ellipsis" and len(parts) > 1:
+        parts = [Ellipsis, *parts[1:]]
+    return leaf(draw(S.arrays(shape))), tuple(parts)
+
+
+@st.composite
+def advanced_index(draw):
+    shape = draw(S.shapes(min_dims=1, max_dims=3, max_side=4))
+    x = leaf(draw(S.arrays(shape)))
+    if draw(st.booleans()):  # integer array with repeats and negative entries
+        index = np.array(draw(st.lists(st.integers(-shape[0], shape[0] - 1), min_size=1, max_size=6)))
+        if len(shape) > 1 and draw(st.booleans()):
+            index = (slice(None), np.array(draw(st.lists(st.integers(0, shape[1] - 1), min_size=1, max_size=4))))
+    else:
+        index = np.array(draw(st.lists(st.booleans(), min_size=int(np.prod(shape)), max_size=int(np.prod(shape)))))
+        index = index.reshape(shape)
+    return x, index
+
+
+@st.composite
+def padded(draw):
+    shape = draw(S.shapes(min_dims=1, max_dims=3, max_side=3))
+    pads = tuple((draw(st.integers(0, 2)), draw(st.integers(0, 2))) for _ in shape)
+    return leaf(draw(S.arrays(shape))), pads
+
+
+@st.composite
+def joined(draw):
+    shape = draw(S.shapes(min_dims=1, max_dims=3, max_side=3))
+    axis = draw(st.integers(-len(shape), len(shape) - 1))
+    parts = []
+    for _ in range(draw(st.integers(1, 3))):
+        s = list(shape)
+        s[axis] = draw(st.integers(1, 3))
+        parts.append(leaf(draw(S.arrays(tuple(s)))))
+    return parts, axis
+
+
+@st.composite
+def stacked(draw):
+    shape = draw(S.shapes(min_dims=0, max_dims=3, max_side=3))
+    count = draw(st.integers(1, 3))
+    axis = draw(st.integers(-len(shape) - 1, len(shape)))
+    return [leaf(draw(S.arrays(shape))) for _ in range(count)], axis
+
+
+CASES = {
+    "reshape": (reshaped(), lambda x, shape: weighted(x.reshape(shape))),
+    "permute": (permuted(), lambda x, axes: weighted(x.permute(axes))),
+    "transpose": (S.tensors(S.shapes(min_dims=2, max_dims=4, max_side=3)), lambda x: weighted(x.transpose(0, -1))),
+    "expand": (expanded(), lambda x, shape: weighted(x.expand(shape))),
+    "squeeze/unsqueeze": (S.tensors(S.shapes(max_dims=3, max_side=2)),
+                          lambda x: weighted(x.unsqueeze(-1).squeeze().unsqueeze(0))),
+    "flatten": (S.tensors(S.shapes(min_dims=1, max_dims=4, max_side=3)), lambda x: weighted(x.flatten(1 % x.ndim))),
+    "getitem basic": (basic_index(), lambda x, index: weighted(x[index])),
+    "getitem advanced": (advanced_index(), lambda x, index: weighted(x[index])),
+    "pad": (padded(), lambda x, pads: weighted(x.pad(pads, value=1.5))),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_gradcheck(name):
+    strategy, fn = CASES[name]
+
+    @settings(max_examples=15)
+    @given(strategy)
+    def check(case):
+        x, *rest = case if isinstance(case, tuple) else (case,)
+        assert gradcheck(lambda t: fn(t, *rest), x)
+
+    check()
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_gradgradcheck(name):
+    strategy, fn = CASES[name]
+
+    @settings(max_examples=4)
+    @given(strategy)
+    def check(case):
+        x, *rest = case if isinstance(case, tuple) else (case,)
+        assert gradgradcheck(lambda t: fn(t, *rest) * fn(t, *rest), x)  # squared: a nonzero second derivative
+
+    check()
+
+
+@settings(max_examples=15)
+@given(joined())
+def test_concatenate_gradcheck(case):
+    parts, axis = case
+    out = tg.concatenate(parts, axis=axis)
+    np.testing.assert_array_equal(out.numpy(), np.concatenate([p.numpy() for p in parts], axis=axis))
+    assert gradcheck(lambda *ps: weighted(tg.concatenate(ps, axis=axis)), *parts)
+
+
+@settings(max_examples=15)
+@given(stacked())
+def test_stack_gradcheck(case):
+    parts, axis = case
+    out = tg.stack(parts, axis=axis)
+    np.testing.assert_array_equal(out.numpy(), np.stack([p.numpy() for p in parts], axis=axis))
+    assert gradcheck(lambda *ps: weighted(tg.stack(ps, axis=axis)), *parts)
+
+
+@settings(max_examples=4)
+@given(joined())
+def test_concatenate_gradgradcheck(case):
+    parts, axis = case
+    assert gradgradcheck(lambda *ps: tg.concatenate([p * p for p in ps], axis=axis), *parts)
+
+
+def test_forward_values_match_numpy():
+    a = np.arange(24.0).reshape(2, 3, 4)
+    x = leaf(a)
+    np.testing.assert_array_equal(x.reshape(4, -1).numpy(), a.reshape(4, -1))
+    np.testing.assert_array_equal(x.permute(2, 0, 1).numpy(), a.transpose(2, 0, 1))
+    np.testing.assert_array_equal(x.transpose().numpy(), a.swapaxes(-1, -2))
+    np.testing.assert_array_equal(x.T.numpy(), a.T)
+    np.testing.assert_array_equal(x.flatten().numpy(), a.reshape(-1))
+    np.testing.assert_array_equal(x.flatten(1).numpy(), a.reshape(2, 12))
+    assert x.unsqueeze(1).shape == (2, 1, 3, 4) and x.unsqueeze(-1).shape == (2, 3, 4, 1)
+    assert x[:, :1].squeeze(1).shape == (2, 4) and x[None].squeeze().shape == (2, 3, 4)
+    np.testing.assert_array_equal(x[..., ::-2].numpy(), a[..., ::-2])
+    np.testing.assert_array_equal(x[1, None, -1].numpy(), a[1, None, -1])
+    np.testing.assert_array_equal(x.pad(((0, 0), (1, 0), (0, 2))).numpy(), np.pad(a, ((0, 0), (1, 0), (0, 2))))
+
+
+def test_getitem_with_repeated_indices_adds_up():
+    x = leaf([10.0, 20.0, 30.0])
+    x[[0, 2, 0, 0, -1]].sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [3, 0, 2])
+
+
+def test_getitem_with_an_index_tensor_and_a_mask():
+    x = leaf([[1.0, -2.0], [-3.0, 4.0]])
+    rows = tg.Tensor(np.array([1, 1]))
+    x[rows].sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[0, 0], [2, 2]])
+    x.grad = None
+    picked = x[x > 0]
+    np.testing.assert_array_equal(picked.numpy(), [1, 4])
+    picked.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[1, 0], [0, 1]])
+
+
+def test_getitem_integer_and_negative_step_gradients():
+    x = leaf(np.arange(6.0).reshape(2, 3))
+    x[-1, ::-1].backward(tg.Tensor(np.array([1.0, 2.0, 3.0])))
+    np.testing.assert_array_equal(x.grad.numpy(), [[0, 0, 0], [3, 2, 1]])
+
+
+def test_getitem_errors():
+    x = leaf(np.ones((2, 3)))
+    with pytest.raises(IndexError, match=r"getitem: .*shape \(2, 3\)"):
+        x[5]
+    with pytest.raises(IndexError, match="integer or boolean"):
+        x[np.array([0.5])]
+
+
+def test_expand_sums_the_gradient_over_copies():
+    x = leaf([[1.0], [2.0]])
+    x.expand(3, 2, 4).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[12.0], [12.0]])
+    y = leaf([1.0, 2.0])
+    assert y.expand(-1).shape == (2,) and y.expand(3, -1).shape == (3, 2)
+
+
+def test_pad_gradient_is_the_interior():
+    x = leaf(np.ones((2, 2)))
+    out = x.pad(1, value=7.0)
+    assert out.shape == (4, 4) and out.numpy()[0, 0] == 7.0
+    out.backward(tg.Tensor(np.arange(16.0).reshape(4, 4)))
+    np.testing.assert_array_equal(x.grad.numpy(), [[5, 6], [9, 10]])
+
+
+def test_concatenate_and_stack_split_the_gradient():
+    a, b = leaf([1.0, 2.0]), leaf([3.0])
+    tg.concatenate([a, b]).backward(tg.Tensor(np.array([4.0, 5.0, 6.0])))
+    np.testing.assert_array_equal(a.grad.numpy(), [4, 5])
+    np.testing.assert_array_equal(b.grad.numpy(), [6])
+    c, d = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    tg.stack([c, d], axis=1).backward(tg.Tensor(np.array([[1.0, 2.0], [3.0, 4.0]])))
+    np.testing.assert_array_equal(c.grad.numpy(), [1, 3])
+    np.testing.assert_array_equal(d.grad.numpy(), [2, 4])
+
+
+def test_concatenate_with_an_input_that_needs_no_grad():
+    a = leaf([1.0])
+    b = tg.Tensor(np.array([2.0, 3.0]))
+    tg.concatenate([b, a]).sum().backward()
+    assert a.grad.item() == 1.0 and b.grad is None
+
+
+def test_bad_movement_arguments_raise_value_error():
+    x = leaf(np.ones((2, 3)))
+    with pytest.raises(ValueError, match=r"reshape: .*\(2, 3\)"):
+        x.reshape(4, 2)
+    with pytest.raises(ValueError, match="permute"):
+        x.permute(0, 0)
+    with pytest.raises(ValueError, match="permute"):
+        x.permute(0, 1, 2)
+    with pytest.raises(ValueError, match=r"expand: .*\(2, 3\)"):
+        x.expand(2, 4)
+    with pytest.raises(ValueError, match="squeeze"):
+        x.squeeze(0)
+    with pytest.raises(ValueError, match="unsqueeze"):
+        x.unsqueeze(4)
+    with pytest.raises(ValueError, match="pad"):
+        x.pad(((1, 1),) * 3)
+    with pytest.raises(ValueError, match="pad"):
+        x.pad(-1)
+    with pytest.raises(ValueError, match=r"concatenate: input 1 has shape \(2, 2\)"):
+        tg.concatenate([x, leaf(np.ones((2, 2)))], axis=0)
+    with pytest.raises(ValueError, match="stack: all tensors must have the same shape"):
+        tg.stack([x, leaf(np.ones((3, 2)))])
+    with pytest.raises(ValueError, match="at least one"):
+        tg.concatenate([])
+    with pytest.raises(TypeError, match="concatenate: inputs have dtypes"):
+        tg.concatenate([x, tg.Tensor(np.ones((1, 3), np.float32))])
+
+
+def test_reshape_to_the_same_shape_is_the_identity():
+    x = leaf(np.ones((2, 3)))
+    assert x.reshape(2, 3) is x and x.reshape((2, 3)) is x
