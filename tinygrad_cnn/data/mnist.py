@@ -1,0 +1,147 @@
+"""MNIST from a local folder of the four original IDX files, with an optional checked download.
+
+Images come out as float32 in [0, 1] shaped (N, 1, 28, 28), labels as int64 (N,).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .idx import IMAGES_MAGIC, LABELS_MAGIC, IDXError, read_idx
+from .loader import ArrayDataset, Transform
+
+#: file stem -> sha256 of the original gzip file
+FILES: dict[str, str] = {
+    "train-images-idx3-ubyte": "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+    "train-labels-idx1-ubyte": "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+    "t10k-images-idx3-ubyte": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+    "t10k-labels-idx1-ubyte": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+}
+#: tried in order; each serves ``<mirror><stem>.gz``
+MIRRORS: list[str] = [
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+    "http://yann.lecun.com/exdb/mnist/",
+]
+#: the training set's pixel mean and standard deviation (of pixel / 255), for ``normalize``
+MEAN, STD = 0.1307, 0.3081
+
+
+class MNISTNotFoundError(FileNotFoundError):
+    """The MNIST files are not in the folder; the message says which are missing and where to put them."""
+
+
+class DownloadError(OSError):
+    """Every mirror failed, or a downloaded file did not match its checksum."""
+
+
+def _stems(train: bool) -> tuple[str, str]:
+    prefix = "train" if train else "t10k"
+    return f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"
+
+
+def find_file(root: Path, stem: str) -> Path | None:
+    """The file for ``stem`` in ``root``: gzip or raw, under the original name or the common dotted variant."""
+    dotted = stem.replace("-idx", ".idx")
+    for name in (f"{stem}.gz", stem, f"{dotted}.gz", dotted):
+        candidate = root / name
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def download_mnist(root: str | os.PathLike, stems: Sequence[str] = tuple(FILES), mirrors: Sequence[str] | None = None,
+             opener: Callable[..., Any] = urllib.request.urlopen, timeout: float = 60.0) -> list[Path]:
+    """Fetch the ``stems`` as ``.gz`` files into ``root``, trying ``mirrors`` in order; keep a file only when its
+    sha256 matches :data:`FILES`. Files already present with the right checksum are not fetched again."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    mirrors = MIRRORS if mirrors is None else mirrors
+    kept = []
+    for stem in stems:
+        target = root / f"{stem}.gz"
+        if target.is_file() and sha256(target) == FILES[stem]:
+            kept.append(target)
+            continue
+        failures = []
+        for mirror in mirrors:
+            url = f"{mirror}{stem}.gz"
+            fd, tmp_name = tempfile.mkstemp(prefix=f".{stem}.", suffix=".part", dir=root)
+            tmp = Path(tmp_name)
+            try:
+                with os.fdopen(fd, "wb") as out, opener(url, timeout=timeout) as response:
+                    shutil.copyfileobj(response, out)
+                digest = sha256(tmp)
+                if digest != FILES[stem]:
+                    failures.append(f"{url}: sha256 {digest} does not match the expected {FILES[stem]}")
+                    continue
+                tmp.replace(target)
+                kept.append(target)
+                break
+            except (urllib.error.URLError, OSError, ValueError) as err:
+                failures.append(f"{url}: {err}")
+            finally:
+                tmp.unlink(missing_ok=True)
+        else:
+            raise DownloadError(f"MNIST download of {stem}.gz failed on every mirror: " + "; ".join(failures))
+    return kept
+
+
+def load_split(root: str | os.PathLike, train: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """(images uint8 (N, 28, 28), labels uint8 (N,)) from the folder, every file checked."""
+    root = Path(root)
+    stems = _stems(train)
+    paths = [find_file(root, stem) for stem in stems]
+    missing = [stem for stem, path in zip(stems, paths) if path is None]
+    if missing:
+        where = f"the folder {root} does not exist" if not root.is_dir() else f"{root} has no {', '.join(missing)}"
+        raise MNISTNotFoundError(
+            f"MNIST: {where}. Put the four files {', '.join(s + '.gz' for s in FILES)} (gzip or not) in {root}, "
+            "or pass download=True (--download on the command line) to fetch them")
+    images = read_idx(paths[0], IMAGES_MAGIC, (None, 28, 28))
+    labels = read_idx(paths[1], LABELS_MAGIC, (None,))
+    if len(images) != len(labels):
+        raise IDXError(f"{paths[0]} has {len(images)} images but {paths[1]} has {len(labels)} labels; "
+                       "the files come from different splits or one is damaged")
+    if labels.size and labels.max() > 9:
+        raise IDXError(f"{paths[1]}: label {int(labels.max())} is not a digit 0-9")
+    return images, labels
+
+
+class MNIST(ArrayDataset):
+    """The MNIST handwritten digits: 60000 training or 10000 test images from the IDX files in ``root``.
+
+    ``download=True`` fetches missing files from :data:`MIRRORS` and checks their sha256 first.
+    ``images`` is float32 (N, 1, 28, 28) in [0, 1] (pixel / 255), ``labels`` int64 (N,).
+    """
+
+    def __init__(self, root: str | os.PathLike, train: bool = True, download: bool = False,
+                 transform: Transform | None = None) -> None:
+        root = Path(root).expanduser()
+        if download:
+            missing = [stem for stem in _stems(train) if find_file(root, stem) is None]
+            if missing:
+                download_mnist(root, missing)
+        raw_images, raw_labels = load_split(root, train)
+        self.root, self.train = root, train
+        images = raw_images.astype(np.float32)[:, None]
+        images /= np.float32(255)
+        super().__init__(images, raw_labels.astype(np.int64), transform)
