@@ -174,7 +174,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
     plot = plot_metrics(history, out / "metrics.png")
     x, y = next(iter(DataLoader(test_set, 2)))
-    hint = write_graph(F.cross_entropy(model(x), y), out / "graph.svg")
+    hint = write_graph(F.cross_entropy(model(x), y), out / "graph.svg", params=model)
     print(f"final test accuracy {100 * history[-1]['test_accuracy']:.2f}% in {total:.1f}s; wrote {checkpoint}, "
           f"{out / 'metrics.json'}, {plot}")
     print(hint)
@@ -210,8 +210,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
     x, y = next(iter(DataLoader(dataset, args.batch_size)))
     loss = F.cross_entropy(model(x), y)
     out.parent.mkdir(parents=True, exist_ok=True)
-    params = model if args.direction == "forward" else None
-    print(write_graph(loss, out, args.direction, params))
+    print(write_graph(loss, out, args.direction, params=model))  # parameters labelled by their names
     return 0
 
 
