@@ -255,15 +255,16 @@ def _log_sigmoid(x: Tensor) -> Tensor:
 
 
 def binary_cross_entropy(p: Tensor, target, reduction: Reduction = "mean") -> Tensor:
-    """-(y log p + (1 - y) log(1 - p)), each log clamped at -100 as PyTorch; p in [0, 1]."""
+    """-(y log p + (1 - y) log(1 - p)), each log at least -100 as in PyTorch (p and 1 - p clipped at e^-100);
+    p in [0, 1]."""
     target = _as_tensor(target, "binary_cross_entropy", "target")
     _same_shape("binary_cross_entropy", p, target)
     if p.size and (p.data.min() < 0 or p.data.max() > 1):
         raise ValueError("binary_cross_entropy: p must be probabilities in [0, 1]; for raw scores use "
                          "binary_cross_entropy_with_logits")
     target = target.astype(p.dtype) if target.dtype != p.dtype else target
-    with np.errstate(divide="ignore"):
-        log_p, log_q = p.log().clip(low=-100.0), (1 - p).log().clip(low=-100.0)
+    floor = float(np.exp(-100.0))  # log(floor) = -100: finite loss and gradient when p reaches 0 or 1
+    log_p, log_q = p.clip(low=floor).log(), (1 - p).clip(low=floor).log()
     return _reduce("binary_cross_entropy", -(target * log_p + (1 - target) * log_q), reduction)
 
 

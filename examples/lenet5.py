@@ -1,0 +1,25 @@
+"""LeNet-5 on the digits data (or MNIST with a folder argument): python examples/lenet5.py [MNIST_DIR]."""
+
+import sys
+import time
+
+import tinygrad_cnn as tg
+from tinygrad_cnn import models, optim
+from tinygrad_cnn.data import MNIST, DataLoader, Digits
+from tinygrad_cnn.training import evaluate, train_epoch
+
+tg.manual_seed(0)
+if len(sys.argv) > 1:
+    train_set, test_set, epochs = MNIST(sys.argv[1], train=True), MNIST(sys.argv[1], train=False), 1
+else:
+    train_set, test_set, epochs = Digits(train=True), Digits(train=False), 6
+model = models.LeNet5()
+print(model)
+optimizer = optim.Adam(model.parameters(), lr=0.002)
+start = time.perf_counter()
+for epoch in range(1, epochs + 1):
+    stats = train_epoch(model, DataLoader(train_set, batch_size=32, shuffle=True, seed=epoch), optimizer)
+    result = evaluate(model, DataLoader(test_set, 500))
+    print(f"epoch {epoch}: train loss {stats.loss:.4f}, test accuracy {100 * result.accuracy:.2f}%")
+print(f"{sum(p.size for p in model.parameters())} parameters, {time.perf_counter() - start:.1f}s")
+assert result.accuracy > 0.9
