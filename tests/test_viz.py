@@ -339,3 +339,45 @@ def test_missing_dot_names_the_fix(monkeypatch, tmp_path):
     assert graph.source.startswith("digraph forward_graph {"), "the DOT text needs no Graphviz"
     with pytest.raises(ValueError, match="format"):
         viz.render(graph, tmp_path / "g.xyz", format="xyz")
+
+
+def _seed_backward_structure():
+    import tinygrad_cnn as tg
+    from tinygrad_cnn import models
+    from tinygrad_cnn.nn import functional as F
+
+    tg.manual_seed(0)
+    model = models.SeedCNN()
+    loss = F.cross_entropy(model(tg.randn(2, 1, 28, 28)), np.array([3, 7]))
+    return model, viz.graph_structure(loss, "backward", params=model)
+
+
+def test_tutorial_cnn_backward_graph_has_the_expected_vjp_nodes():
+    from collections import Counter
+
+    _, s = _seed_backward_structure()
+    vjps = Counter(n.name for n in s.nodes if n.kind == "vjp")
+    # conv + bias add, relu, max-pool, flatten, 2 x (matmul, weight transpose, bias add), relu, cross-entropy
+    # (log-softmax, times one-hot, sum over classes, negate, mean = sum and divide)
+    assert vjps == Counter({"Conv2dBackward": 1, "MaxPool2dBackward": 1, "ReluBackward": 2, "MatMulBackward": 2,
+                            "PermuteBackward": 2, "AddBackward": 3, "ReshapeBackward": 2, "LogSoftmaxBackward": 1,
+                            "MulBackward": 1, "SumBackward": 2, "NegBackward": 1, "DivBackward": 1})
+    assert len(s.nodes) == 26 and len(s.edges) == 25
+
+
+def test_tutorial_cnn_backward_graph_reaches_every_parameter():
+    model, s = _seed_backward_structure()
+    children: dict[str, list[str]] = {}
+    for e in s.edges:
+        children.setdefault(e.src, []).append(e.dst)
+    root = s.nodes[0].id
+    seen, stack = {root}, [root]
+    while stack:
+        for nxt in children.get(stack.pop(), []):
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
+    leaves = {id(n.obj) for n in s.nodes if n.kind == "leaf" and n.id in seen}
+    assert leaves == {id(p) for p in model.parameters()}
+    names = {line for n in s.nodes if n.kind == "leaf" for line in n.label}
+    assert {"conv.weight", "fc1.weight", "fc2.bias"} <= names
