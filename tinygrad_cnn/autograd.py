@@ -127,7 +127,6 @@ class Function:
         "needs_input_grad",
         "next",
         "out_dtype",
-        "out_shape",
         "params",
         "scope",
     )
@@ -203,7 +202,7 @@ class Function:
         ctx._inputs = tensors
         ctx.next = tuple([t._ctx if t._ctx is not None else (t if t._requires_grad else None) for t in tensors])
         ctx.input_shapes = tuple([a.shape for a in arrays])
-        ctx.out_shape, ctx.out_dtype, ctx.scope = out.shape, out.dtype, _mode.scope
+        ctx.out_dtype, ctx.scope = out.dtype, _mode.scope
         ctx._out = out if cls.save_output else None
         if _mode.anomaly:
             ctx.created_at = _user_frame()
