@@ -219,3 +219,13 @@ def test_factories_and_seed():
     assert tg.rand(100).numpy().min() >= 0 and tg.rand(100).numpy().max() < 1
     r = repr(leaf([1.0]) * 2)
     assert "shape=(1,)" in r and "float64" in r and "MulBackward" in r
+
+
+def test_small_api_contracts():
+    assert tg.arange(0.0, 1.0, 0.25).dtype == np.float32
+    assert tg.arange(7, step=3).numpy().tolist() == [0, 3, 6]
+    x = leaf([1.0, 2.0])
+    (g,) = tg.grad(x * 3, x, np.array([1.0, -1.0]))  # a NumPy array is one upstream gradient
+    assert g.numpy().tolist() == [3.0, -3.0]
+    with pytest.raises(ValueError, match=r"transpose: axes .* shape \(2,\)"):
+        x.transpose()

@@ -79,8 +79,8 @@ def by_kind(s, kind):
 def test_forward_graph_of_an_expression():
     loss, params = small_graph()
     s = viz.graph_structure(loss, "forward", params=params)
-    ops = [n.label[0] for n in by_kind(s, "op")]
-    assert ops == ["sum", "sum axis=1 keepdims=True", "mul", "tanh", "add", "matmul"]
+    ops = [n.label for n in by_kind(s, "op")]
+    assert ops == [("sum",), ("sum", "axis=1 keepdims=True"), ("mul",), ("tanh",), ("add",), ("matmul",)]
     assert {n.name for n in by_kind(s, "leaf")} == {"w", "b"}
     consts = by_kind(s, "const")
     assert sorted(n.label for n in consts) == [("const 2.0", "()"), ("x", "(4, 2)")]
@@ -185,7 +185,7 @@ def test_show_grads_and_dtypes():
     assert all(e.label.endswith("float64") for e in s.edges)
     bare = viz.graph_structure(loss, "forward", params=params, show_shapes=False)
     assert all(e.label == "" for e in bare.edges) and "->" in viz.draw_graph(loss, show_shapes=False).source
-    assert all(len(n.label) == 1 for n in bare.nodes if n.kind != "cut")
+    assert all(len(n.label) == 1 for n in bare.nodes if n.kind != "op"), "no shape lines in data nodes"
 
 
 def test_labels_are_escaped():
@@ -203,8 +203,12 @@ def test_labels_are_escaped():
 def test_op_arguments_in_labels():
     a = Tensor(np.arange(24.0).reshape(2, 3, 4), requires_grad=True)
     out = a[0, 1:, ::2].pad(((1, 0), (0, 2))).max(axis=0)
-    labels = [n.label[0] for n in by_kind(viz.graph_structure(out), "op")]
-    assert labels == ["max axis=0", "pad pad_width=((1, 0), (0, 2)) value=0.0", "getitem index=(0, 1:, ::2)"]
+    labels = [n.label for n in by_kind(viz.graph_structure(out), "op")]
+    assert labels == [("max", "axis=0"), ("pad", "pad_width=((1, 0), (0, 2)) value=0.0"),
+                      ("getitem", "index=(0, 1:, ::2)")]
+    many = viz.op_label(type("Node", (), {"name": "Conv2d", "params": {
+        "stride": (1, 1), "padding": (2, 2), "dilation": (1, 1), "groups": 1, "bias": None, "flag": False}})())
+    assert many == ("conv2d", "stride=(1, 1) padding=(2, 2)", "dilation=(1, 1) groups=1")
 
 
 def test_output_without_graph():
@@ -251,7 +255,7 @@ def test_clusters_nest_and_separate_calls():
     loss = y.sum()
     s = viz.graph_structure(loss)
     assert [(c.label, c.parent) for c in s.clusters] == [("Block", None), ("Act", 0), ("Act", 0)]
-    cluster_of = {n.label[0]: n.cluster for n in by_kind(s, "op")}
+    cluster_of = {n.name: n.cluster for n in by_kind(s, "op")}
     assert cluster_of == {"sum": None, "tanh": 2, "mul": 0}  # the tanh nearer the output is in cluster 1
     assert [n.cluster for n in by_kind(s, "op") if n.name == "tanh"] == [1, 2]
     source = viz.draw_graph(loss).source
@@ -289,6 +293,8 @@ def test_100k_op_chain_draws_without_recursion():
         y = y * 1.0
     s = viz.graph_structure(y, "backward", max_nodes=200_000)
     assert len(s.nodes) == 100_002 and len(s.edges) == 100_001 and s.nodes[-1].kind == "leaf"
+    nodes, edges = parse_dot(viz.draw_graph(y, "backward", max_nodes=200_000).source)
+    assert len(nodes) == 100_002 and len(edges) == 100_001 and nodes["n100001"] == "AccumulateGrad\\n(1,)"
     with pytest.warns(UserWarning, match="cut 199502"):
         source = viz.draw_graph(y, "forward").source
     assert source.count(" -> ") > 499
@@ -381,3 +387,79 @@ def test_tutorial_cnn_backward_graph_reaches_every_parameter():
     assert leaves == {id(p) for p in model.parameters()}
     names = {line for n in s.nodes if n.kind == "leaf" for line in n.label}
     assert {"conv.weight", "fc1.weight", "fc2.bias"} <= names
+
+
+# ---- the CNNs ------------------------------------------------------------------------------------------------------
+def cnn_loss(model_class):
+    import tinygrad_cnn as tc
+    from tinygrad_cnn.nn import functional as F
+
+    tc.manual_seed(0)
+    model = model_class()
+    x = Tensor(np.random.default_rng(0).standard_normal((4, 1, 28, 28)).astype(np.float32))
+    return model, F.cross_entropy(model(x), Tensor(np.array([0, 1, 2, 3])))
+
+
+# cross_entropy = mean(-(log_softmax(z) * onehot).sum(1)): Div, Sum, Neg, Sum, Mul, LogSoftmax;
+# each Linear: Permute (W^T), MatMul, Add; the Conv2d: Conv2d, Reshape (bias to (1, C, 1, 1)), Add;
+# then two ReLUs, one MaxPool2d and the flatten's Reshape.
+SEED_VJPS = {"DivBackward": 1, "SumBackward": 2, "NegBackward": 1, "MulBackward": 1, "LogSoftmaxBackward": 1,
+             "PermuteBackward": 2, "MatMulBackward": 2, "AddBackward": 3, "ReluBackward": 2,
+             "ReshapeBackward": 2, "MaxPool2dBackward": 1, "Conv2dBackward": 1}
+
+
+def test_seed_cnn_backward_graph():
+    from tinygrad_cnn.models import SeedCNN
+
+    model, loss = cnn_loss(SeedCNN)
+    s = viz.graph_structure(loss, "backward", params=model)
+    assert Counter(n.name for n in by_kind(s, "vjp")) == SEED_VJPS
+    shapes = {name: p.shape for name, p in model.named_parameters()}
+    leaves = by_kind(s, "leaf")
+    assert sorted(n.name for n in leaves) == sorted(shapes) and len(shapes) == 6
+    assert {n.id for n in leaves} <= reachable(s, "n0"), "the loss reaches every parameter"
+    for leaf in leaves:
+        incoming = [e for e in s.edges if e.dst == leaf.id]
+        assert [e.label for e in incoming] == [str(shapes[leaf.name])]
+        assert leaf.label == ("AccumulateGrad", leaf.name, str(shapes[leaf.name])) and s.node(leaf.id) is leaf
+    assert len(s.nodes) == 1 + sum(SEED_VJPS.values()) + 6 and len(s.edges) == len(s.nodes) - 1 and is_acyclic(s)
+    nodes, edges = parse_dot(viz.draw_graph(loss, "backward", params=model).source)
+    assert sum(label.startswith("AccumulateGrad") for label in nodes.values()) == 6 and len(edges) == len(s.edges)
+    assert [c.label for c in s.clusters] == ["SeedCNN", "fc2 (Linear)", "fc1 (Linear)", "pool (MaxPool2d)",
+                                             "conv (Conv2d)"]
+
+    loss.backward()  # freed, still drawable, now with gradient norms
+    after = viz.graph_structure(loss, "backward", params=model, show_grads=True)
+    assert [n.name for n in after.nodes] == [n.name for n in s.nodes] and after.edges == s.edges
+    for leaf in by_kind(after, "leaf"):
+        grad_of = dict(model.named_parameters())[leaf.name].grad
+        assert leaf.label[-1] == f"‖grad‖ = {np.linalg.norm(grad_of.data.astype(np.float64)):.4g}"
+
+
+def test_seed_cnn_forward_graph():
+    from tinygrad_cnn.models import SeedCNN
+
+    model, loss = cnn_loss(SeedCNN)
+    s = viz.graph_structure(loss, "forward", params=model)
+    conv = next(n for n in by_kind(s, "op") if n.name == "conv2d")
+    assert "stride=(1, 1)" in " ".join(conv.label) and s.clusters[conv.cluster].label == "conv (Conv2d)"
+    inputs = [n for n in by_kind(s, "const") if n.label[-1] == "(4, 1, 28, 28)"]
+    assert len(inputs) == 1 and viz.GraphEdge(inputs[0].id, conv.id, "(4, 1, 28, 28)") in s.edges
+    assert {n.name for n in by_kind(s, "leaf")} == {name for name, _ in model.named_parameters()}
+    assert is_acyclic(s) and reachable(s, "n0", reverse=True) == {n.id for n in s.nodes}
+
+
+def test_lenet5_backward_graph_and_clusters():
+    from tinygrad_cnn.models import LeNet5
+
+    model, loss = cnn_loss(LeNet5)
+    s = viz.graph_structure(loss, "backward", params=model)
+    names = Counter(n.name for n in by_kind(s, "vjp"))
+    assert names["Conv2dBackward"] == 2 and names["MaxPool2dBackward"] == 2 and names["MatMulBackward"] == 3
+    leaves = by_kind(s, "leaf")
+    assert len(leaves) == 10 and {n.id for n in leaves} <= reachable(s, "n0")
+    labels = Counter(c.label for c in s.clusters)
+    assert labels["pool (MaxPool2d)"] == 2, "the pool module is called twice: two boxes"
+    assert all(c.parent == 0 for c in s.clusters[1:]) and s.clusters[0].label == "LeNet5"
+    pools = [n.cluster for n in s.nodes if n.name == "MaxPool2dBackward"]
+    assert len(set(pools)) == 2

@@ -137,10 +137,23 @@ def _short(text: str) -> str:
     return text if len(text) <= _MAX_ARG_CHARS else text[:_MAX_ARG_CHARS - 1] + "…"
 
 
-def op_label(node: Function) -> str:
-    """``name key=value ...`` from the op's keyword params, leaving out those that are None or False."""
-    args = [f"{k}={_short(_fmt_value(v))}" for k, v in node.params.items() if v is not None and v is not False]
-    return " ".join([op_name(node), *args])
+def op_label(node: Function, width: int = 36) -> tuple[str, ...]:
+    """``name`` then ``key=value ...`` from the op's keyword params (None and False left out), wrapped at
+    ``width`` characters."""
+    lines = [op_name(node)]
+    line = ""
+    for key, value in node.params.items():
+        if value is None or value is False:
+            continue
+        arg = f"{key}={_short(_fmt_value(value))}"
+        if line and len(line) + 1 + len(arg) > width:
+            lines.append(line)
+            line = arg
+        else:
+            line = f"{line} {arg}" if line else arg
+    if line:
+        lines.append(line)
+    return tuple(lines)
 
 
 def _fmt_shape(shape: tuple[int, ...]) -> str:
@@ -299,7 +312,7 @@ def _describe(vertex: tuple, backward: bool, names: dict[int, str], show_shapes:
     if kind == "op":
         if backward:
             return "vjp", f"{obj.name}Backward", (f"{obj.name}Backward",), obj
-        return "op", op_name(obj), (op_label(obj),), obj
+        return "op", op_name(obj), op_label(obj), obj
     if kind == "output":
         name = "output grad" if backward else "output"
         return "output", name, _data_lines([name], obj, obj.shape, show_shapes, show_dtypes, False), obj
