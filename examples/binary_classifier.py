@@ -26,6 +26,16 @@ for step in range(30):
         by_hand = (a.numpy() - y) / len(y)  # dL/dlogit = (a - y) / N for the mean
         print(f"max |dL/dlogit - (a - y)/N| = {np.abs(logit.grad.numpy() - by_hand).max():.2e}")
         assert np.allclose(logit.grad.numpy(), by_hand, atol=1e-6)
-accuracy = float(((model(x).reshape(-1).numpy() > 0) == (y > 0.5)).mean())
-print(f"{len(y)} images of 0 and 1: loss {loss.item():.4f}, training accuracy {100 * accuracy:.1f}%")
-assert accuracy > 0.95
+def accuracy(images: np.ndarray, targets: np.ndarray) -> float:
+    """Fraction right when predicting 1 for sigmoid(logit) > 1/2, i.e. logit > 0."""
+    with tg.no_grad():
+        return float(((model(tg.Tensor(images)).reshape(-1).numpy() > 0) == (targets > 0.5)).mean())
+
+
+test = Digits(train=False)
+test_keep = test.labels < 2
+train_accuracy = accuracy(data.images[keep], y)
+test_accuracy = accuracy(test.images[test_keep], test.labels[test_keep].astype(np.float32))
+print(f"{len(y)} training images of 0 and 1: loss {loss.item():.4f}, training accuracy {100 * train_accuracy:.1f}%")
+print(f"{int(test_keep.sum())} test images: test accuracy {100 * test_accuracy:.1f}%")
+assert train_accuracy > 0.95 and test_accuracy > 0.95

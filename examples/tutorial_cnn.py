@@ -1,7 +1,10 @@
-"""The tutorial CNN (conv 2@5x5, relu, max-pool 2, linear 288->60, relu, linear 60->10) trained on digits,
-or on MNIST when a folder with the four IDX files is given: python examples/tutorial_cnn.py [MNIST_DIR]."""
+"""The tutorial CNN (conv 2@5x5, relu, max-pool 2, linear 288->60, relu, linear 60->10) trained on digits.
 
-import sys
+On MNIST for one epoch when a folder with the four IDX files is given:
+python examples/tutorial_cnn.py --data-dir MNIST_DIR
+"""
+
+import argparse
 import time
 
 import tinygrad_cnn as tg
@@ -9,9 +12,13 @@ from tinygrad_cnn import models, optim
 from tinygrad_cnn.data import MNIST, DataLoader, Digits
 from tinygrad_cnn.training import evaluate, train_epoch
 
+parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+parser.add_argument("--data-dir", help="a folder with the four MNIST IDX files (default: the digits data)")
+args = parser.parse_args()
+
 tg.manual_seed(0)
-if len(sys.argv) > 1:
-    train_set, test_set, epochs = MNIST(sys.argv[1], train=True), MNIST(sys.argv[1], train=False), 1
+if args.data_dir:
+    train_set, test_set, epochs = MNIST(args.data_dir, train=True), MNIST(args.data_dir, train=False), 1
 else:
     train_set, test_set, epochs = Digits(train=True), Digits(train=False), 5
 model = models.SeedCNN()

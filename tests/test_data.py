@@ -19,6 +19,7 @@ from tinygrad_cnn.data import (
     MNISTNotFoundError,
     download_mnist,
     normalize,
+    random_shift,
     read_idx,
     write_idx,
 )
@@ -330,3 +331,43 @@ def test_normalize_per_channel_and_as_dataset_transform():
 def test_subset():
     subset = small_dataset().subset(4)
     assert len(subset) == 4 and subset.labels.tolist() == [0, 1, 2, 3]
+
+
+def test_random_shift_moves_each_image_by_its_own_bounded_offset():
+    n = 64
+    images = np.zeros((n, 1, 9, 9), np.float32)
+    images[:, 0, 4, 4] = 1.0  # one lit pixel in the middle of each image
+    out = random_shift(2, seed=0)(images)
+    assert out.shape == images.shape and out.dtype == np.float32
+    rows, cols = np.nonzero(out[:, 0].reshape(n, -1) == 1.0)[1] // 9, np.nonzero(out[:, 0].reshape(n, -1))[1] % 9
+    assert out.sum() == n, "every pixel moved, none lost (the offset never pushes it out)"
+    dy, dx = rows - 4, cols - 4
+    assert np.abs(dy).max() == 2 and np.abs(dx).max() == 2
+    assert len(set(zip(dy.tolist(), dx.tolist()))) > 10, "offsets differ between images"
+
+
+def test_random_shift_fills_with_zeros_is_reproducible_and_changes_per_call():
+    images = np.arange(2 * 3 * 5 * 5, dtype=np.float32).reshape(2, 3, 5, 5) + 1
+    first, again = random_shift(1, seed=4), random_shift(1, seed=4)
+    a, b = first(images), again(images)
+    np.testing.assert_array_equal(a, b)
+    for i in range(2):  # each output image is its input translated, all channels together, zeros shifted in
+        matches = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)
+                   if np.array_equal(a[i], np.roll(images[i], (dy, dx), axis=(1, 2))
+                                     * _inside((5, 5), dy, dx))]
+        assert len(matches) == 1
+    calls = [first(images) for _ in range(6)]
+    assert any(not np.array_equal(c, calls[0]) for c in calls[1:])
+    np.testing.assert_array_equal(random_shift(0)(images), images)
+    assert random_shift(1, seed=0)(images[0]).shape == (3, 5, 5)
+    with pytest.raises(ValueError, match="max_shift"):
+        random_shift(-1)
+    with pytest.raises(ValueError, match="expected images"):
+        random_shift(1)(np.zeros((5, 5), np.float32))
+
+
+def _inside(shape, dy, dx):
+    """1 where a pixel translated by (dy, dx) came from inside the image, 0 where the border was filled."""
+    mask = np.zeros(shape, np.float32)
+    mask[max(dy, 0):shape[0] + min(dy, 0), max(dx, 0):shape[1] + min(dx, 0)] = 1
+    return mask

@@ -73,6 +73,42 @@ def normalize(mean: float | Sequence[float], std: float | Sequence[float]) -> Tr
     return transform
 
 
+def random_shift(max_shift: int, seed: int | None = None) -> Transform:
+    """A training-time augmentation: translate each image by its own random offset (dy, dx), both uniform
+    integers in [-max_shift, max_shift], filling the uncovered border with zeros.
+
+    ``out[n, c, i, j] = x[n, c, i - dy[n], j - dx[n]]`` (0 outside the image), one gather for the whole batch.
+    Offsets come from a generator seeded with ``seed`` (or from the one ``manual_seed`` seeds when None).
+    """
+    if isinstance(max_shift, bool) or not isinstance(max_shift, (int, np.integer)) or max_shift < 0:
+        raise ValueError(f"random_shift: max_shift must be an int >= 0, got {max_shift!r}")
+    k = int(max_shift)
+    rng = np.random.default_rng(seed) if seed is not None else None
+
+    def transform(images: np.ndarray) -> np.ndarray:
+        if images.ndim not in (3, 4):
+            raise ValueError(f"random_shift: expected images (N, C, H, W) or (C, H, W), got shape {images.shape}")
+        batch = images[None] if images.ndim == 3 else images
+        if k == 0 or batch.shape[0] == 0:
+            return images
+        if rng is None:
+            from ..factories import generator
+
+            dy, dx = generator().integers(-k, k + 1, (2, batch.shape[0]))
+        else:
+            dy, dx = rng.integers(-k, k + 1, (2, batch.shape[0]))
+        n, c, h, w = batch.shape
+        padded = np.pad(batch, ((0, 0), (0, 0), (k, k), (k, k)))
+        rows = np.arange(h)[None, :] + k - dy[:, None]  # (N, H): source row of each output row
+        cols = np.arange(w)[None, :] + k - dx[:, None]  # (N, W)
+        out = padded[np.arange(n)[:, None, None, None], np.arange(c)[None, :, None, None],
+                     rows[:, None, :, None], cols[:, None, None, :]]
+        return out[0] if images.ndim == 3 else out
+
+    transform.__qualname__ = f"random_shift({k})"
+    return transform
+
+
 class DataLoader:
     """Mini-batches of a dataset as ``(x, y)`` Tensors, like PyTorch's DataLoader.
 
