@@ -254,7 +254,7 @@ def test_dropout():
     (lambda: F.conv2d(tg.randn(1, 1, 5, 5), tg.randn(1, 1, 3, 3, dtype=np.float64)), TypeError, "float32"),
     (lambda: F.max_pool2d(tg.randn(1, 1, 5, 5), 2, padding=2), ValueError, "at most half the kernel"),
     (lambda: F.cross_entropy(tg.randn(2, 3), np.array([0, 3])), ValueError, r"in \[0, 2\]"),
-    (lambda: F.cross_entropy(tg.randn(2, 3), np.array([0.0, 1.0])), ValueError, "must be integers"),
+    (lambda: F.cross_entropy(tg.randn(2, 3), np.array([0.0, 1.0])), TypeError, "must be integers"),
     (lambda: F.cross_entropy(tg.randn(2, 3), np.array([0, 1, 2])), ValueError, r"shape \(2,\)"),
     (lambda: F.cross_entropy(tg.randn(2, 3), np.array([0, 1]), reduction="avg"), ValueError, "reduction"),
     (lambda: F.dropout(tg.randn(3), p=1.5), ValueError, r"p must be in \[0, 1\]"),

@@ -81,6 +81,17 @@ class KeepsBuffers(Square):
         return None
 
 
+class NaNAwayFromTheInput(Function):
+    """out = x where the input is unchanged, NaN once perturbed: its finite-difference gradient is NaN, while the
+    VJP (the identity) is finite. A NaN on the numeric side must fail the check, not slip through."""
+
+    def forward(ctx, x, at):
+        return x.copy() if np.array_equal(x, at) else np.full_like(x, np.nan)
+
+    def vjp(ctx, g):
+        return g
+
+
 def test_correct_vjp_passes():
     x = leaf([[0.5, -1.0, 2.0]])
     assert gradcheck(Square.apply, x)
@@ -112,6 +123,13 @@ def test_wrong_vjp_of_the_second_input_names_that_input():
 def test_fast_mode_catches_a_wrong_vjp():
     with pytest.raises(GradcheckError, match="fast"):
         gradcheck(OffByFactor.apply, leaf([1.0, 2.0, 3.0]), fast=True)
+
+
+@pytest.mark.parametrize("fast", [False, True])
+def test_a_nan_numeric_gradient_fails_the_check(fast):
+    x = leaf([1.0, 2.0])
+    with pytest.raises(GradcheckError, match="nan"):
+        gradcheck(lambda t: NaNAwayFromTheInput.apply(t, at=x.data.copy()), x, fast=fast)
 
 
 def test_vjp_mutating_its_upstream_gradient_is_caught():

@@ -13,8 +13,8 @@ import numpy as np
 
 from ..factories import generator
 from ..ops.conv import AvgPool2d, Conv2d, MaxPool2d
-from ..ops.softmax import LogSoftmax
-from ..tensor import Tensor, concatenate
+from ..ops.softmax import BinaryCrossEntropyWithLogits, LogSoftmax, NLLLoss
+from ..tensor import Tensor
 
 IntPair = int | tuple[int, int]
 Reduction = Literal["mean", "sum", "none"]
@@ -178,108 +178,120 @@ def flatten(x: Tensor, start_axis: int = 1) -> Tensor:
 
 
 # ---- losses --------------------------------------------------------------------------------------------
-def _reduce(op: str, loss: Tensor, reduction: str) -> Tensor:
+def _check_reduction(op: str, reduction: str) -> None:
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
     if reduction == "mean":
         return loss.mean()
-    if reduction == "sum":
-        return loss.sum()
-    if reduction == "none":
-        return loss
-    raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-
-
-def _class_targets(op: str, target, n: int, classes: int) -> np.ndarray:
-    target = target.data if isinstance(target, Tensor) else np.asarray(target)
-    if target.dtype.kind not in "iu":
-        raise ValueError(f"{op}: class targets must be integers, got dtype {target.dtype}; convert them with "
-                         ".astype(np.int64), or pass class probabilities of shape ({n}, {classes})")
-    if target.shape != (n,):
-        raise ValueError(f"{op}: expected {n} class targets (shape ({n},)) for input of shape ({n}, {classes}), "
-                         f"got shape {target.shape}")
-    if n and (target.min() < 0 or target.max() >= classes):
-        raise ValueError(f"{op}: class targets must be in [0, {classes - 1}], got values from {target.min()} to "
-                         f"{target.max()}")
-    return target
-
-
-def _onehot(target: np.ndarray, classes: int, dtype: np.dtype) -> np.ndarray:
-    out = np.zeros((target.shape[0], classes), dtype=dtype)
-    out[np.arange(target.shape[0]), target] = 1
-    return out
+    return loss.sum() if reduction == "sum" else loss
 
 
 def _logits_2d(op: str, x: Tensor) -> None:
     if x.ndim != 2:
         raise ValueError(f"{op}: expected input of shape (N, C), got {x.shape}; flatten extra axes first")
     if x.dtype.kind != "f":
-        raise TypeError(f"{op}: input has dtype {x.dtype}; pass float logits")
+        raise TypeError(f"{op}: input has dtype {x.dtype}; pass float scores (convert with .float())")
+
+
+def _class_targets(op: str, target, n: int, classes: int) -> np.ndarray:
+    """Integer class indices of shape (N,) in [0, C): ValueError for a wrong shape or range, TypeError for a dtype."""
+    raw = target.data if isinstance(target, Tensor) else np.asarray(target)
+    if raw.shape != (n,):
+        raise ValueError(f"{op}: expected {n} class targets (shape ({n},)) for input of shape ({n}, {classes}), "
+                         f"got shape {raw.shape}")
+    if raw.dtype.kind not in "iu":
+        raise TypeError(f"{op}: class targets must be integers, got dtype {raw.dtype}; convert them with "
+                        f".astype(np.int64), or pass class probabilities of shape ({n}, {classes})")
+    if n and (raw.min() < 0 or raw.max() >= classes):
+        raise ValueError(f"{op}: class targets must be in [0, {classes - 1}] for input of shape ({n}, {classes}), "
+                         f"got values from {raw.min()} to {raw.max()}")
+    return raw
+
+
+def _target_like(op: str, x: Tensor, target) -> Tensor:
+    """``target`` as a Tensor of x's shape and dtype; a target that needs no grad is cast, one that does must match."""
+    t = _as_tensor(target, op, "target")
+    if t.shape != x.shape:
+        raise ValueError(f"{op}: input {x.shape} and target {t.shape} must have the same shape")
+    if t.dtype != x.dtype:
+        if t.requires_grad:
+            raise TypeError(f"{op}: input is {x.dtype} but target is {t.dtype}; convert one with .float()/.double()")
+        t = Tensor(t.data.astype(x.dtype))
+    return t
 
 
 def nll_loss(log_probs: Tensor, target, reduction: Reduction = "mean") -> Tensor:
-    """-log_probs[n, target[n]], reduced: (N, C) log-probabilities and (N,) class indices."""
+    """-log_probs[n, target[n]], reduced: (N, C) log-probabilities and (N,) class indices -> () or (N,) for 'none'.
+
+    Gradient with respect to log_probs: -onehot(target), divided by N for 'mean'.
+    """
+    log_probs = _as_tensor(log_probs, "nll_loss", "input")
     _logits_2d("nll_loss", log_probs)
-    n, c = log_probs.shape
-    onehot = _onehot(_class_targets("nll_loss", target, n, c), c, log_probs.dtype)
-    return _reduce("nll_loss", -(log_probs * Tensor(onehot)).sum(axis=1), reduction)
+    _check_reduction("nll_loss", reduction)
+    target = _class_targets("nll_loss", target, *log_probs.shape)
+    return NLLLoss.apply(log_probs, target=target, reduction=reduction)
 
 
 def cross_entropy(logits: Tensor, target, reduction: Reduction = "mean", label_smoothing: float = 0.0) -> Tensor:
-    """-sum_c q[n, c] log_softmax(logits)[n, c], reduced; q is one-hot of integer targets (N,) (smoothed:
-    (1 - e) onehot + e / C) or given class probabilities (N, C).
+    """-sum_c q[n, c] log_softmax(logits)[n, c], reduced: logits (N, C) -> () or (N,) for 'none'.
 
-    Gradient with respect to the logits: (softmax(logits) - q), divided by N for 'mean'.
+    q is the one-hot row of an integer target (N,), or given class probabilities (N, C); label smoothing e uses
+    (1 - e) q + e / C. Gradient with respect to the logits: softmax(logits) - q, divided by N for 'mean'.
     """
+    logits = _as_tensor(logits, "cross_entropy", "input")
     _logits_2d("cross_entropy", logits)
+    _check_reduction("cross_entropy", reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     n, c = logits.shape
-    raw = target.data if isinstance(target, Tensor) else np.asarray(target)
-    if raw.dtype.kind == "f" and raw.shape == (n, c):
-        q = raw.astype(logits.dtype, copy=False)
-    else:
-        q = _onehot(_class_targets("cross_entropy", raw, n, c), c, logits.dtype)
-    if label_smoothing:
-        q = (q * (1.0 - label_smoothing) + label_smoothing / c).astype(logits.dtype)
-    return _reduce("cross_entropy", -(log_softmax(logits, axis=1) * Tensor(q)).sum(axis=1), reduction)
-
-
-def _same_shape(op: str, a: Tensor, b: Tensor) -> None:
-    if a.shape != b.shape:
-        raise ValueError(f"{op}: input {a.shape} and target {b.shape} must have the same shape")
-
-
-def _log_sigmoid(x: Tensor) -> Tensor:
-    """log(sigmoid(x)) = log_softmax([x, 0])[0]: stable for any x and exactly differentiable at 0."""
-    pair = concatenate([x.unsqueeze(-1), Tensor(np.zeros(x.shape + (1,), x.dtype))], axis=-1)
-    return log_softmax(pair, axis=-1)[..., 0]
+    log_probs = LogSoftmax.apply(logits, axis=1)
+    if np.ndim(target.data if isinstance(target, Tensor) else target) == 2:  # class probabilities
+        probs = _as_tensor(target, "cross_entropy", "target")
+        if probs.dtype.kind != "f":
+            raise TypeError(f"cross_entropy: class probabilities must be floats, got dtype {probs.dtype}; pass "
+                            f"integer class indices of shape ({n},) instead")
+        probs = _target_like("cross_entropy", logits, probs)
+        return NLLLoss.apply(log_probs, probs, reduction=reduction, smoothing=float(label_smoothing))
+    target = _class_targets("cross_entropy", target, n, c)
+    return NLLLoss.apply(log_probs, target=target, reduction=reduction, smoothing=float(label_smoothing))
 
 
 def binary_cross_entropy(p: Tensor, target, reduction: Reduction = "mean") -> Tensor:
-    """-(y log p + (1 - y) log(1 - p)), each log at least -100 as in PyTorch (p and 1 - p clipped at e^-100);
-    p in [0, 1]."""
-    target = _as_tensor(target, "binary_cross_entropy", "target")
-    _same_shape("binary_cross_entropy", p, target)
+    """-(y log p + (1 - y) log(1 - p)) for p in [0, 1], reduced; each log is at least -100 as in PyTorch.
+
+    With p = sigmoid(x) the gradient with respect to x is p - y (see binary_cross_entropy_with_logits).
+    """
+    p = _as_tensor(p, "binary_cross_entropy", "input")
+    _check_reduction("binary_cross_entropy", reduction)
+    if p.dtype.kind != "f":
+        raise TypeError(f"binary_cross_entropy: input has dtype {p.dtype}; pass float probabilities")
+    target = _target_like("binary_cross_entropy", p, target)
     if p.size and (p.data.min() < 0 or p.data.max() > 1):
-        raise ValueError("binary_cross_entropy: p must be probabilities in [0, 1]; for raw scores use "
-                         "binary_cross_entropy_with_logits")
-    target = target.astype(p.dtype) if target.dtype != p.dtype else target
+        raise ValueError(f"binary_cross_entropy: input {p.shape} must hold probabilities in [0, 1], got values from "
+                         f"{p.data.min()} to {p.data.max()}; for raw scores use binary_cross_entropy_with_logits")
     floor = float(np.exp(-100.0))  # log(floor) = -100: finite loss and gradient when p reaches 0 or 1
     log_p, log_q = p.clip(low=floor).log(), (1 - p).clip(low=floor).log()
-    return _reduce("binary_cross_entropy", -(target * log_p + (1 - target) * log_q), reduction)
+    return _reduce(-(target * log_p + (1 - target) * log_q), reduction)
 
 
 def binary_cross_entropy_with_logits(logits: Tensor, target, reduction: Reduction = "mean") -> Tensor:
-    """binary_cross_entropy(sigmoid(x), y) computed stably from logits x.  d/dx = sigmoid(x) - y."""
-    target = _as_tensor(target, "binary_cross_entropy_with_logits", "target")
-    _same_shape("binary_cross_entropy_with_logits", logits, target)
-    target = target.astype(logits.dtype) if target.dtype != logits.dtype else target
-    loss = -(target * _log_sigmoid(logits) + (1 - target) * _log_sigmoid(-logits))
-    return _reduce("binary_cross_entropy_with_logits", loss, reduction)
+    """binary_cross_entropy(sigmoid(x), y) computed stably from the logits x, reduced.  d/dx = sigmoid(x) - y."""
+    logits = _as_tensor(logits, "binary_cross_entropy_with_logits", "input")
+    _check_reduction("binary_cross_entropy_with_logits", reduction)
+    if logits.dtype.kind != "f":
+        raise TypeError(f"binary_cross_entropy_with_logits: input has dtype {logits.dtype}; pass float logits")
+    target = _target_like("binary_cross_entropy_with_logits", logits, target)
+    return _reduce(BinaryCrossEntropyWithLogits.apply(logits, target), reduction)
 
 
 def mse_loss(input: Tensor, target, reduction: Reduction = "mean") -> Tensor:
-    """(input - target)^2, reduced."""
-    target = _as_tensor(target, "mse_loss", "target")
-    _same_shape("mse_loss", input, target)
-    diff = input - target
-    return _reduce("mse_loss", diff * diff, reduction)
+    """(input - target)^2, reduced.  d/d input = 2 (input - target), divided by the element count for 'mean'."""
+    input = _as_tensor(input, "mse_loss", "input")
+    _check_reduction("mse_loss", reduction)
+    if input.dtype.kind != "f":
+        raise TypeError(f"mse_loss: input has dtype {input.dtype}; convert it with .float()")
+    diff = input - _target_like("mse_loss", input, target)
+    return _reduce(diff * diff, reduction)

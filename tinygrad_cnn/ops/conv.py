@@ -55,14 +55,16 @@ def _batch_last(a: np.ndarray, groups: int) -> np.ndarray:
     return np.ascontiguousarray(a.transpose(1, 2, 3, 0)).reshape(groups, a.shape[1] // groups, -1)
 
 
-def conv_output_hw(op: str, hw, kernel, stride, padding, dilation) -> tuple[int, int]:
-    """H_out = floor((H + 2p - d(k-1) - 1) / s) + 1 per axis; ValueError when the kernel does not fit."""
+def conv_output_hw(op: str, shape, kernel, stride, padding, dilation) -> tuple[int, int]:
+    """H_out = floor((H + 2p - d(k-1) - 1) / s) + 1 per axis of the NCHW ``shape``; ValueError when the kernel
+    does not fit in the padded input."""
     out = []
-    for size, k, s, p, d in zip(hw, kernel, stride, padding, dilation):
+    for axis, size, k, s, p, d in zip("HW", shape[2:], kernel, stride, padding, dilation):
         span = d * (k - 1) + 1
         if size + 2 * p < span:
-            raise ValueError(f"{op}: the kernel spans {span} (kernel {k}, dilation {d}) but the padded input is only "
-                             f"{size + 2 * p} wide (size {size}, padding {p}); use a smaller kernel or more padding")
+            raise ValueError(f"{op}: input {tuple(shape)}: the kernel spans {span} along {axis} (kernel "
+                             f"{tuple(kernel)}, dilation {tuple(dilation)}) but the padded input is only "
+                             f"{size + 2 * p} (size {size}, padding {p}); use a smaller kernel or more padding")
         out.append((size + 2 * p - span) // s + 1)
     return out[0], out[1]
 
@@ -76,7 +78,7 @@ class Conv2d(Function):
 
     def forward(ctx, x, w, stride, padding, dilation, groups):
         kernel = w.shape[2:]
-        out_hw = conv_output_hw("conv2d", x.shape[2:], kernel, stride, padding, dilation)
+        out_hw = conv_output_hw("conv2d", x.shape, kernel, stride, padding, dilation)
         cols = im2col(x, kernel, stride, padding, dilation, groups, out_hw)
         if ctx.needs_input_grad[1]:
             ctx.save_for_backward(cols)
@@ -124,6 +126,8 @@ class Conv2dWeightGrad(Function):
     """
 
     def forward(ctx, x, g, weight_shape, stride, padding, dilation, groups, cols=None):
+        """``cols``: the forward pass's im2col buffer of x, reused when given; not kept on the node."""
+        ctx.params.pop("cols", None)  # a one-off hint: a recorded node must not hold the buffer alive
         n, o = g.shape[:2]
         if cols is None:
             cols = im2col(x, weight_shape[2:], stride, padding, dilation, groups, g.shape[2:])
@@ -140,12 +144,14 @@ class Conv2dWeightGrad(Function):
 
 
 def _pool_geometry(op, x_shape, kernel, stride, padding, dilation):
+    """(Ho, Wo) of a pooling window; ValueError for non-positive sizes or padding above half the kernel."""
     for name, pair in (("kernel_size", kernel), ("stride", stride), ("dilation", dilation)):
         if min(pair) <= 0:
-            raise ValueError(f"{op}: {name} must be positive, got {pair}")
+            raise ValueError(f"{op}: {name} must be positive, got {pair} for input {tuple(x_shape)}")
     if min(padding) < 0 or padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
-        raise ValueError(f"{op}: padding {padding} must be >= 0 and at most half the kernel size {kernel}")
-    return conv_output_hw(op, x_shape[2:], kernel, stride, padding, dilation)
+        raise ValueError(f"{op}: padding {padding} must be >= 0 and at most half the kernel size {kernel} (input "
+                         f"{tuple(x_shape)}); lower the padding or enlarge the kernel")
+    return conv_output_hw(op, x_shape, kernel, stride, padding, dilation)
 
 
 def _tiles(shape, kernel, stride, padding, dilation) -> bool:
@@ -155,8 +161,19 @@ def _tiles(shape, kernel, stride, padding, dilation) -> bool:
 
 
 def _offset_views(xp: np.ndarray, kernel, stride, dilation, out_hw):
-    """For each kernel offset (i, j), row-major, the view xp[:, :, i d + p s, j d + q s] of shape (N, C, Ho, Wo)."""
+    """For each kernel offset (i, j), row-major, the view xp[:, :, i d + p s, j d + q s] of shape (N, C, Ho, Wo).
+
+    When the windows tile xp exactly (stride = kernel, no dilation, sizes divisible) the views come from the
+    reshape (N, C, Ho, kh, Wo, kw); otherwise they are strided slices.
+    """
     (ho, wo), (sh, sw), (dh, dw) = out_hw, stride, dilation
+    n, c, h, w = xp.shape
+    if (sh, sw) == tuple(kernel) and (dh, dw) == (1, 1) and (h, w) == (ho * sh, wo * sw) and xp.flags.c_contiguous:
+        tiles = xp.reshape(n, c, ho, sh, wo, sw)
+        for i in range(sh):
+            for j in range(sw):
+                yield tiles[:, :, :, i, :, j]
+        return
     for i in range(kernel[0]):
         for j in range(kernel[1]):
             yield xp[:, :, i * dh:i * dh + sh * (ho - 1) + 1:sh, j * dw:j * dw + sw * (wo - 1) + 1:sw]
@@ -170,7 +187,8 @@ class MaxPool2d(Function):
     """y[n, c, p, q] = max over the window at (p s, q s); x (N, C, H, W) -> (N, C, Ho, Wo).
 
     Computed offset by offset over the k*k kernel positions (vectorised over N, C, Ho, Wo), keeping the index of
-    the first maximum in row-major order. VJP: MaxPool2dScatter(g), each window's gradient to that element.
+    the first maximum in row-major order when a gradient will be needed. VJP: MaxPool2dScatter(g), each window's
+    gradient to that element.
     """
 
     def forward(ctx, x, kernel_size, stride, padding, dilation):
@@ -178,6 +196,10 @@ class MaxPool2d(Function):
         fill = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
         views = _offset_views(_pad(x, padding, fill), kernel_size, stride, dilation, out_hw)
         best = next(views).copy()
+        if not ctx.needs_input_grad[0]:  # inference: the maximum alone
+            for view in views:
+                np.maximum(best, view, out=best)
+            return best
         index = np.zeros(best.shape, _index_dtype(kernel_size))
         for k, view in enumerate(views, 1):
             better = view > best  # strict: ties keep the earlier (row-major first) element
@@ -201,8 +223,8 @@ class MaxPool2dScatter(Function):
     def forward(ctx, g, index, input_shape, kernel_size, stride, padding, dilation):
         n, c, h, w = input_shape
         ph, pw = padding
-        out = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=g.dtype)
-        exact = _tiles(input_shape, kernel_size, stride, padding, dilation)  # windows do not overlap
+        exact = _tiles(input_shape, kernel_size, stride, padding, dilation)  # every element in exactly one window
+        out = (np.empty if exact else np.zeros)((n, c, h + 2 * ph, w + 2 * pw), dtype=g.dtype)
         for k, view in enumerate(_offset_views(out, kernel_size, stride, dilation, g.shape[2:])):
             if exact:
                 np.multiply(g, index == k, out=view)

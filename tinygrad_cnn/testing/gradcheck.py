@@ -107,7 +107,7 @@ def gradcheck(fn: Callable[..., Tensor], *inputs: Tensor, eps: float = 1e-6, ato
                 moved[i] = Tensor(inputs[i].data + sign * eps * u, requires_grad=True)
             shifted.append(_objective(fn, moved, upstream))
         numeric = (shifted[0] - shifted[1]) / (2 * eps)
-        if abs(predicted - numeric) > atol + rtol * abs(numeric):
+        if not abs(predicted - numeric) <= atol + rtol * abs(numeric):  # a NaN on either side fails too
             raise GradcheckError(f"gradcheck (fast): projected VJP {predicted:.8g} != numeric {numeric:.8g} "
                                  f"(difference {abs(predicted - numeric):.3g})")
         return True
@@ -126,8 +126,9 @@ def gradcheck(fn: Callable[..., Tensor], *inputs: Tensor, eps: float = 1e-6, ato
             numeric.reshape(-1)[k] = (values[0] - values[1]) / (2 * eps)
         got = np.zeros(x.shape) if g is None else g.data.astype(np.float64)
         error = np.abs(got - numeric) - (atol + rtol * np.abs(numeric))
-        if error.size and (np.max(error) > 0 or not np.all(np.isfinite(got))):
-            worst = np.unravel_index(int(np.nanargmax(np.where(np.isfinite(got), error, np.inf))), x.shape)
+        error = np.where(np.isfinite(got) & ~np.isnan(error), error, np.inf)  # NaN or Inf on either side fails
+        if error.size and not np.all(error <= 0):
+            worst = np.unravel_index(int(np.argmax(error)), x.shape)
             raise GradcheckError(
                 f"gradcheck: input {position} (shape {x.shape}), element {tuple(int(i) for i in worst)}: "
                 f"analytic {got[worst]:.8g}, numeric {numeric[worst]:.8g} "

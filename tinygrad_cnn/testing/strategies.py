@@ -79,3 +79,48 @@ def arrays(shape: tuple[int, ...] | st.SearchStrategy, low: float = -3.0, high: 
 def tensors(shape: tuple[int, ...] | st.SearchStrategy, requires_grad: bool = True, **kwargs) -> st.SearchStrategy:
     """Tensors drawn by ``arrays(shape, **kwargs)`` (float64 by default), requiring grad by default."""
     return arrays(shape, **kwargs).map(lambda a: Tensor(a, requires_grad=requires_grad))
+
+
+# ---- convolution and pooling arguments ----------------------------------------------------------------------------
+def conv_output_size(size: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> int:
+    """The output-shape law of conv2d and pooling along one axis: floor((size + 2p - d(k - 1) - 1) / s) + 1."""
+    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def _fitting_side(draw, kernel: int, padding: int, dilation: int, max_side: int) -> int:
+    """An input side at least 1 on which the dilated kernel fits once padded: size + 2p >= d(k - 1) + 1."""
+    low = max(1, dilation * (kernel - 1) + 1 - 2 * padding)
+    return draw(st.integers(low, max(max_side, low)))
+
+
+@st.composite
+def conv2d_args(draw, max_batch: int = 2, max_groups: int = 2, max_channels_per_group: int = 2, max_kernel: int = 3,
+                max_stride: int = 2, max_padding: int = 1, max_dilation: int = 2, max_side: int = 6) -> dict:
+    """Valid arguments of ``F.conv2d``: a dict with ``x_shape`` (N, C, H, W), ``weight_shape`` (O, C/groups, kH, kW)
+    and the pairs ``stride``, ``padding``, ``dilation`` plus ``groups``; every axis drawn on its own, so kernels,
+    strides and paddings need not be square. ``max_side`` bounds H and W unless the kernel needs more."""
+    groups = draw(st.integers(1, max_groups))
+    c_in = groups * draw(st.integers(1, max_channels_per_group))
+    c_out = groups * draw(st.integers(1, max_channels_per_group))
+    kernel = (draw(st.integers(1, max_kernel)), draw(st.integers(1, max_kernel)))
+    stride = (draw(st.integers(1, max_stride)), draw(st.integers(1, max_stride)))
+    padding = (draw(st.integers(0, max_padding)), draw(st.integers(0, max_padding)))
+    dilation = (draw(st.integers(1, max_dilation)), draw(st.integers(1, max_dilation)))
+    hw = tuple(_fitting_side(draw, kernel[a], padding[a], dilation[a], max_side) for a in range(2))
+    return {"x_shape": (draw(st.integers(1, max_batch)), c_in, *hw), "weight_shape": (c_out, c_in // groups, *kernel),
+            "stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
+
+
+@st.composite
+def pool2d_args(draw, max_batch: int = 2, max_channels: int = 2, max_kernel: int = 3, max_stride: int = 3,
+                max_dilation: int = 2, max_side: int = 6) -> dict:
+    """Valid arguments of ``F.max_pool2d``: a dict with ``x_shape`` (N, C, H, W) and the pairs ``kernel_size``,
+    ``stride``, ``padding`` (at most half the kernel, PyTorch's rule) and ``dilation``. ``F.avg_pool2d`` takes the
+    same ones but ``dilation`` (draw with ``max_dilation=1``)."""
+    kernel = (draw(st.integers(1, max_kernel)), draw(st.integers(1, max_kernel)))
+    stride = (draw(st.integers(1, max_stride)), draw(st.integers(1, max_stride)))
+    padding = (draw(st.integers(0, kernel[0] // 2)), draw(st.integers(0, kernel[1] // 2)))
+    dilation = (draw(st.integers(1, max_dilation)), draw(st.integers(1, max_dilation)))
+    hw = tuple(_fitting_side(draw, kernel[a], padding[a], dilation[a], max_side) for a in range(2))
+    return {"x_shape": (draw(st.integers(1, max_batch)), draw(st.integers(1, max_channels)), *hw),
+            "kernel_size": kernel, "stride": stride, "padding": padding, "dilation": dilation}
