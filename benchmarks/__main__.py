@@ -54,6 +54,14 @@ def _median(values: list[float]) -> float | None:
     return statistics.median(values) if values else None
 
 
+def _print_graph_rows(rows: list[dict]) -> None:
+    """The graph-size table: time per node should stay flat as n grows tenfold (linear time)."""
+    print(f"{'graph':6s} {'nodes':>9s} {'forward s':>10s} {'backward s':>11s} {'us/node':>8s}")
+    for r in rows:
+        print(f"{r['graph']:6s} {r['n']:9d} {r['forward_s']:10.3f} {r['backward_s']:11.3f} {r['us_per_node']:8.2f}",
+              flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run: batch 128 only, one round, few samples")
@@ -63,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cases", nargs="*", help="only the cases whose name starts with one of these")
     parser.add_argument("--epoch", action="store_true", help="also time one MNIST epoch of SeedCNN")
     parser.add_argument("--memory", action="store_true", help="also measure peak and long-run memory")
+    parser.add_argument("--graphs", action="store_true",
+                        help="also time deep and wide graphs of 10^4 to 10^6 nodes (10^3 to 10^4 with --quick)")
     parser.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data" / "mnist"),
                         help="MNIST folder for --epoch (synthetic data of the same size when absent)")
     parser.add_argument("--json", default=str(ROOT / "bench_results" / "latest.json"), help="where to write results")
@@ -102,8 +112,14 @@ def main(argv: list[str] | None = None) -> int:
         extras["epoch.seed.mnist"] = workers["ours"].run({"case": "epoch.seed.mnist", "data_dir": args.data_dir})
     if args.memory:
         extras["memory.seed.b128"] = workers["ours"].run({"case": "memory.seed.b128", "steps": 1000})
+    if args.graphs:
+        sizes = [1_000, 10_000] if args.quick else [10_000, 100_000, 1_000_000]
+        extras["graphs.scaling"] = workers["ours"].run({"case": "graphs.scaling", "sizes": sizes})
     for key, value in extras.items():
-        print(f"{key}: {json.dumps({k: v for k, v in value.items() if k != 'case'})}", flush=True)
+        if key == "graphs.scaling" and "rows" in value:
+            _print_graph_rows(value["rows"])
+        else:
+            print(f"{key}: {json.dumps({k: v for k, v in value.items() if k != 'case'})}", flush=True)
     for worker in workers.values():
         worker.close()
     out = Path(args.json)

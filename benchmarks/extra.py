@@ -1,4 +1,5 @@
-"""Cases measured for this framework alone: peak memory of a training step, memory over many steps, one epoch."""
+"""Cases measured for this framework alone: peak memory of a training step, memory over many steps, one epoch,
+and how forward and backward time grow with the size of deep and wide graphs."""
 
 from __future__ import annotations
 
@@ -115,7 +116,45 @@ def epoch_case(data_dir: str) -> dict:
     return {"seconds": time.perf_counter() - start, "images": len(dataset), "data": source}
 
 
+def _timed_graph(build, n: int) -> tuple[float, float]:
+    """Seconds to build the graph ``build(n)`` (forward) and to run backward through it."""
+    import gc
+
+    gc.collect()
+    start = time.perf_counter()
+    root = build(n)
+    built = time.perf_counter()
+    root.backward()
+    return built - start, time.perf_counter() - built
+
+
+def graphs_case(sizes: list[int]) -> dict:
+    """Forward and backward time of a chain of n Neg ops (deep) and of one node with n consumers (wide: n products
+    x * c_i concatenated and summed), for each n; linear time means a flat time per node across n."""
+    import tinygrad_cnn as tg
+
+    def deep(n: int):
+        y = tg.Tensor(np.array(1.0), requires_grad=True)
+        for _ in range(n):
+            y = -y
+        return y
+
+    def wide(n: int):
+        x = tg.Tensor(np.ones(1), requires_grad=True)
+        return tg.concatenate([x * float(i) for i in range(n)]).sum()
+
+    rows = []
+    for shape, build in (("deep", deep), ("wide", wide)):
+        for n in sizes:
+            fwd, bwd = _timed_graph(build, n)
+            rows.append({"graph": shape, "n": n, "forward_s": fwd, "backward_s": bwd,
+                         "us_per_node": (fwd + bwd) / n * 1e6})
+    return {"rows": rows}
+
+
 def extra_case(name: str, request: dict) -> dict:
+    if name == "graphs.scaling":
+        return graphs_case([int(n) for n in request["sizes"]])
     if name == "memory.seed.b128":
         return memory_case(int(request.get("steps", 1000)))
     if name == "epoch.seed.mnist":

@@ -44,7 +44,7 @@ def main() -> None:
         request = json.loads(line)
         name = request["case"]
         try:
-            if framework == "ours" and name.startswith(("memory.", "epoch.")):
+            if framework == "ours" and name.startswith(("memory.", "epoch.", "graphs.")):
                 result = extra_case(name, request)
             else:
                 if name not in built:

@@ -17,13 +17,14 @@ from .factories import (
                         zeros,
                         zeros_like,
 )
+from .ops.movement import TensorIndexError
 from .serialization import CheckpointError, load, save
 from .tensor import Tensor, concatenate, stack, where
 
 __version__ = "0.1.0"
 ALLOCATOR_TUNED = tune_allocator()
 __all__ = [
-    "CheckpointError", "Function", "Tensor", "arange", "concatenate", "detect_anomaly", "enable_grad", "eye",
-    "full", "full_like", "grad", "is_grad_enabled", "load", "manual_seed", "no_grad", "ones", "ones_like", "rand",
-    "rand_like", "randn", "randn_like", "save", "stack", "where", "zeros", "zeros_like",
+    "CheckpointError", "Function", "Tensor", "TensorIndexError", "arange", "concatenate", "detect_anomaly",
+    "enable_grad", "eye", "full", "full_like", "grad", "is_grad_enabled", "load", "manual_seed", "no_grad", "ones",
+    "ones_like", "rand", "rand_like", "randn", "randn_like", "save", "stack", "where", "zeros", "zeros_like",
 ]

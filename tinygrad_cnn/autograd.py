@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import _checks, versions
+
 if TYPE_CHECKING:
     from .tensor import Tensor
 else:
@@ -80,8 +82,7 @@ class detect_anomaly(contextlib.ContextDecorator):
     """Check every forward output and every VJP result for NaN/Inf, naming the primitive and where it was made."""
 
     def __enter__(self) -> None:
-        self._previous = _mode.anomaly
-        _mode.anomaly = True
+        self._previous, _mode.anomaly = _mode.anomaly, True
 
     def __exit__(self, *exc: object) -> None:
         _mode.anomaly = self._previous
@@ -115,13 +116,17 @@ class Function:
     hooks: list[Callable] | None = None  # gradient hooks of the output tensor (register_hook)
     retained: list | None = None  # weak references to output tensors that asked for retain_grad()
     created_at = ""  # where the user made this op; filled in under detect_anomaly()
+    #: False when ``vjp`` reads no input values (only shapes): in-place writes to the inputs are then harmless
+    reads_inputs = True
 
     __slots__ = (
         "__dict__",
         "__weakref__",
+        "_arrays",
         "_inputs",
         "_out",
         "_saved",
+        "_stamp",
         "freed",
         "input_shapes",
         "needs_input_grad",
@@ -199,7 +204,7 @@ class Function:
             out = np.asarray(out)
         if not record or out.dtype.kind != "f":  # integer and bool results are not differentiable
             return Tensor._make(out, None)
-        ctx._inputs = tensors
+        ctx._inputs, ctx._arrays, ctx._stamp = tensors, arrays, versions.clock
         ctx.next = tuple([t._ctx if t._ctx is not None else (t if t._requires_grad else None) for t in tensors])
         ctx.input_shapes = tuple([a.shape for a in arrays])
         ctx.out_dtype, ctx.scope = out.dtype, _mode.scope
@@ -212,7 +217,7 @@ class Function:
     def release(self) -> None:
         """Free what the forward pass saved; the node's edges stay, so the graph can still be drawn."""
         self._saved = ()
-        self._inputs = ()
+        self._inputs = self._arrays = ()
         self._out = None
         self.freed = True
 
@@ -304,6 +309,7 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor], inputs: 
                 continue
             if node.freed:
                 node._check_alive()
+            versions.check_unmodified(node)
             if node.hooks:
                 g = _run_hooks(node.hooks, g)
             if wanted is not None and id(node) in wanted:
@@ -334,11 +340,8 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor], inputs: 
                 _accumulate(grads, id(child), r)
             if not retain_graph:
                 node.release()
-        for key, leaf in leaf_of.items():
-            g = grads.get(key)
-            if g is None:
-                continue
-            g = _run_hooks(leaf._hooks, g)
+        for key, leaf in leaf_of.items():  # every leaf in leaf_of received a gradient
+            g = _run_hooks(leaf._hooks, grads[key])
             if wanted is not None:
                 captured[key] = g
             else:
@@ -408,7 +411,7 @@ def _initial_grad(output: Tensor, g: Any, caller: str) -> Tensor:
                 "pass gradient= (a tensor of the output's shape), or reduce the output first, e.g. out.sum()"
             )
         return Tensor._make(np.ones(output.shape, dtype=output.dtype), None)
-    g = g if isinstance(g, Tensor) else Tensor(g, dtype=output.dtype)
+    g = _checks.as_gradient(caller, output, g)  # a Tensor of the output's dtype, or a TypeError naming the caller
     if g.shape != output.shape:
         raise ValueError(f"{caller}: gradient of shape {g.shape} for an output of shape {output.shape}; "
                          "they must match")

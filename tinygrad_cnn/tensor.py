@@ -8,8 +8,10 @@ from typing import Any
 
 import numpy as np
 
+from . import _checks
 from . import autograd as _autograd
 from .autograd import Function, _initial_grad, grad, run_backward
+from .inplace import InPlaceMethods
 
 Scalar = int | float | bool
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -31,7 +33,7 @@ def _as_array(data: Any, dtype: np.dtype | None) -> np.ndarray:
     return array
 
 
-class Tensor:
+class Tensor(InPlaceMethods):
     """An n-dimensional array that records the primitive ops computing it, for reverse-mode differentiation.
 
     ``Tensor(data, requires_grad=False, dtype=None)``: Python floats and lists become float32, NumPy float32
@@ -44,7 +46,7 @@ class Tensor:
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
         self.data = _as_array(data.data if isinstance(data, Tensor) else data,
-                              None if dtype is None else np.dtype(dtype))
+                              None if dtype is None else _checks.as_dtype("Tensor", dtype))
         self._ctx: Function | None = None
         self._hooks: list[Callable] | None = None
         self.grad: Tensor | None = None
@@ -65,7 +67,7 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, value: bool) -> None:
-        if value and self.data.dtype.kind != "f":
+        if _checks.as_bool("Tensor", "requires_grad", value) and self.data.dtype.kind != "f":
             raise TypeError(f"Tensor: only floating-point tensors can require grad, this one is {self.dtype}; "
                             "convert with .float() first")
         if self._ctx is not None and not value:
@@ -125,7 +127,7 @@ class Tensor:
         """A copy in another dtype; differentiable between float dtypes."""
         from .ops.elementwise import Cast
 
-        return Cast.apply(self, dtype=np.dtype(dtype))
+        return Cast.apply(self, dtype=_checks.as_dtype("astype", dtype))
 
     def float(self) -> Tensor:
         return self if self.dtype == np.float32 else self.astype(np.float32)
@@ -226,29 +228,22 @@ class Tensor:
 
     def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
         """Sum over ``axis`` divided by the number of summed elements."""
-        count = int(np.prod([self.shape[a] for a in _red.normalize_axes("mean", axis, self.ndim)]))
-        if count == 0:
-            raise ValueError(f"mean: cannot average over an empty axis (shape {self.shape}, axis {axis!r})")
-        return self.sum(axis=axis, keepdims=keepdims) / count
+        return _red.mean(self, axis, keepdims)
 
     def var(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
         """sum((x - mean)^2) / (n - ddof) over ``axis`` (NumPy's ddof; ddof=1 is the unbiased estimate)."""
-        n = int(np.prod([self.shape[a] for a in _red.normalize_axes("var", axis, self.ndim)]))
-        if n - ddof <= 0:
-            raise ValueError(f"var: {n} elements with ddof={ddof} leave no degrees of freedom")
-        centred = self - self.mean(axis=axis, keepdims=True)
-        return (centred * centred).sum(axis=axis, keepdims=keepdims) / (n - ddof)
+        return _red.variance(self, axis, keepdims, ddof, "var")
 
     def std(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
-        return self.var(axis=axis, keepdims=keepdims, ddof=ddof).sqrt()
+        return _red.variance(self, axis, keepdims, ddof, "std").sqrt()
 
     def argmax(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
         """Index of the first maximum (not differentiable)."""
-        return Tensor(np.argmax(self.data, axis=axis, keepdims=keepdims))
+        return _red.arg_extreme(self, axis, keepdims, largest=True)
 
     def argmin(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
         """Index of the first minimum (not differentiable)."""
-        return Tensor(np.argmin(self.data, axis=axis, keepdims=keepdims))
+        return _red.arg_extreme(self, axis, keepdims, largest=False)
 
     def any(self) -> bool: return bool(np.any(self.data))
     def all(self) -> bool: return bool(np.all(self.data))
@@ -256,7 +251,8 @@ class Tensor:
     # ---- movement -----------------------------------------------------------------------------
     def reshape(self, *shape) -> Tensor:
         shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
-        return self if shape == self.shape else _mv.Reshape.apply(self, shape=shape)
+        same = all(type(n) is int for n in shape) and shape == self.shape  # (2.0, 3.0) == (2, 3) but is no shape
+        return self if same else _mv.Reshape.apply(self, shape=shape)
 
     view = reshape
 
@@ -266,6 +262,8 @@ class Tensor:
 
     def transpose(self, axis0: int = -2, axis1: int = -1) -> Tensor:
         """Swap two axes (the last two by default)."""
+        if not (_checks.is_int(axis0) and _checks.is_int(axis1)):
+            raise TypeError(f"transpose: axes must be ints, got ({axis0!r}, {axis1!r})")
         if not (-self.ndim <= axis0 < self.ndim and -self.ndim <= axis1 < self.ndim):
             raise ValueError(f"transpose: axes ({axis0}, {axis1}) are out of range for a tensor of shape {self.shape}")
         order = list(range(self.ndim))
@@ -275,7 +273,8 @@ class Tensor:
     def expand(self, *shape) -> Tensor:
         """Broadcast to ``shape`` without copying; -1 keeps an axis."""
         shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
-        return self if shape == self.shape else _mv.Expand.apply(self, shape=shape)
+        same = all(type(n) is int for n in shape) and shape == self.shape
+        return self if same else _mv.Expand.apply(self, shape=shape)
 
     broadcast_to = expand
 
@@ -288,24 +287,26 @@ class Tensor:
 
     def unsqueeze(self, axis: int) -> Tensor:
         """Insert an axis of size 1 at position ``axis`` (negative counts from the end of the result)."""
-        if not -self.ndim - 1 <= axis <= self.ndim:
+        if not -self.ndim - 1 <= _checks.as_int("unsqueeze", "axis", axis) <= self.ndim:
             raise ValueError(f"unsqueeze: axis {axis} is out of range for a result with {self.ndim + 1} axes")
         axis %= self.ndim + 1
         return self.reshape(self.shape[:axis] + (1,) + self.shape[axis:])
 
     def flatten(self, start_axis: int = 0, end_axis: int = -1) -> Tensor:
         """Merge axes start_axis..end_axis (inclusive) into one."""
-        if self.ndim == 0:
-            return self.reshape(1)
-        s, e = start_axis % self.ndim, end_axis % self.ndim
-        return self.reshape(self.shape[:s] + (-1,) + self.shape[e + 1:]) if s <= e else self
+        s, e = (_checks.as_axis("flatten", a, self.ndim, name) for a, name in ((start_axis, "start_axis"),
+                                                                               (end_axis, "end_axis")))
+        if s > e:
+            raise ValueError(f"flatten: start_axis {start_axis} comes after end_axis {end_axis} for shape {self.shape}")
+        return self.reshape(self.shape[:s] + (int(np.prod(self.shape[s:e + 1])),) + self.shape[e + 1:])
 
     def pad(self, pad_width, value: float = 0.0) -> Tensor:
         """Constant padding, NumPy's ``pad_width``: an int, a (before, after) pair, or a pair per axis."""
+        _checks.as_real("pad", "value", value)
         return _mv.Pad.apply(self, pad_width=_mv.normalize_pad("pad", pad_width, self.ndim), value=value)
 
     def __getitem__(self, index) -> Tensor:
-        return _mv.GetItem.apply(self, index=_normalize_index(index))
+        return _mv.GetItem.apply(self, index=_mv.normalize_index(index, "getitem"))
 
     # ---- CNN ops (defined in ops.conv and ops.softmax) ------------------------------------------
     def log_softmax(self, axis: int = -1) -> Tensor:
@@ -319,19 +320,6 @@ class Tensor:
         return softmax(self, axis=axis)
 
 
-def _normalize_index(index):
-    """Tensors and lists in an index become arrays, so NumPy reads them as advanced indices."""
-    def one(i):
-        if isinstance(i, Tensor):
-            i = i.data
-        elif isinstance(i, list):
-            i = np.asarray(i)
-        if isinstance(i, np.ndarray) and i.dtype.kind not in "biu":
-            raise IndexError(f"getitem: index arrays must be integer or boolean, got {i.dtype}")
-        return i
-    return tuple(one(i) for i in index) if isinstance(index, tuple) else one(index)
-
-
 def _result_float(op: str, a: np.dtype, b: np.dtype) -> np.dtype:
     if a.kind == "f" and b.kind == "f" and a != b:
         raise TypeError(f"{op}: operands have dtypes {a} and {b}; convert one with .float() or .double()")
@@ -343,10 +331,13 @@ def promote(op: str, a: Any, b: Any, to_float: bool = False) -> tuple[Tensor, Te
     tensor meeting a float one becomes that float type; float32 with float64 is an error)."""
     if type(a) is Tensor and type(b) is Tensor and a.data.dtype == b.data.dtype and a.data.dtype.kind == "f":
         return a, b
-    if type(b) in (float, int) and type(a) is Tensor and a.data.dtype.kind == "f":  # the common cases, fast
-        return a, Tensor._make(np.asarray(b, dtype=a.data.dtype), None)
-    if type(a) in (float, int) and type(b) is Tensor and b.data.dtype.kind == "f":
-        return Tensor._make(np.asarray(a, dtype=b.data.dtype), None), b
+    try:
+        if type(b) in (float, int) and type(a) is Tensor and a.data.dtype.kind == "f":  # the common cases, fast
+            return a, Tensor._make(np.asarray(b, dtype=a.data.dtype), None)
+        if type(a) in (float, int) and type(b) is Tensor and b.data.dtype.kind == "f":
+            return Tensor._make(np.asarray(a, dtype=b.data.dtype), None), b
+    except OverflowError:
+        raise ValueError(f"{op}: the number {b if type(a) is Tensor else a} is too large for a float tensor") from None
     ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
     if ta and tb:
         if a.dtype == b.dtype and (not to_float or a.dtype.kind == "f"):
@@ -359,8 +350,8 @@ def promote(op: str, a: Any, b: Any, to_float: bool = False) -> tuple[Tensor, Te
         return (a if a.dtype == target else a.astype(target)), (b if b.dtype == target else b.astype(target))
     tensor, other = (a, b) if ta else (b, a)
     if not isinstance(tensor, Tensor):
-        tensor = Tensor(tensor)
-    if isinstance(other, (bool, int, float, np.number)):
+        tensor = _checks.as_tensor(op, "operand", tensor)
+    if isinstance(other, (bool, int, float, np.bool_, np.integer, np.floating)):
         kind = tensor.dtype.kind
         if kind == "f":
             target = tensor.dtype
@@ -368,12 +359,17 @@ def promote(op: str, a: Any, b: Any, to_float: bool = False) -> tuple[Tensor, Te
             target = np.dtype(np.float32)
         else:
             target = np.result_type(tensor.dtype, np.asarray(other).dtype) if kind in "iu" else np.dtype(np.int64)
+        try:
+            if target.kind not in "biuf":  # np.result_type with an int too large for int64
+                raise OverflowError
+            other = Tensor._make(np.asarray(other, dtype=target), None)
+        except OverflowError:
+            raise ValueError(f"{op}: the number {other} does not fit in a {tensor.dtype} tensor") from None
         if tensor.dtype != target:
             tensor = tensor.astype(target)
-        other = Tensor._make(np.asarray(other, dtype=target), None)
     else:
-        other = Tensor(other)
-        if other.dtype != tensor.dtype:
+        other = _checks.as_tensor(op, "operand", other)
+        if other.dtype != tensor.dtype or to_float:
             return promote(op, *((tensor, other) if ta else (other, tensor)), to_float=to_float)
     return (tensor, other) if ta else (other, tensor)
 
@@ -384,27 +380,24 @@ def _compare(ufunc, a: Tensor, b: Any) -> Tensor:
         return Tensor._make(ufunc(a.data, b), None)
     except ValueError:
         raise ValueError(f"{ufunc.__name__}: shapes {a.shape} and {np.shape(b)} do not broadcast") from None
+    except (TypeError, OverflowError):
+        raise TypeError(f"{ufunc.__name__}: cannot compare a {a.dtype} tensor with {type(b).__name__} {b!r}; pass a "
+                        "number or a numeric tensor") from None
 
 
 def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     """Join tensors of one shape along a new axis."""
-    tensors = list(tensors)
-    if not tensors:
-        raise ValueError("stack: needs at least one tensor")
+    tensors = _checks.as_tensors("stack", tensors)
     shapes = {t.shape for t in tensors}
     if len(shapes) > 1:
         raise ValueError(f"stack: all tensors must have the same shape, got {sorted(shapes)}")
+    axis = _checks.as_axis("stack", axis, tensors[0].ndim + 1)
     return concatenate([t.unsqueeze(axis) for t in tensors], axis=axis)
 
 
 def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     """Join tensors along an existing axis."""
-    tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
-    if not tensors:
-        raise ValueError("concatenate: needs at least one tensor")
-    dtypes = {t.dtype for t in tensors}
-    if len(dtypes) > 1:
-        raise TypeError(f"concatenate: inputs have dtypes {sorted(map(str, dtypes))}; convert them to one dtype")
+    tensors = _checks.as_tensors("concatenate", tensors)
     return _mv.Concatenate.apply(*tensors, axis=axis)
 
 

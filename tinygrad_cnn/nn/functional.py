@@ -11,6 +11,7 @@ from typing import Literal
 
 import numpy as np
 
+from .._checks import as_bool, as_real, as_tensor, is_int
 from ..factories import generator
 from ..ops.conv import AvgPool2d, Conv2d, MaxPool2d
 from ..ops.softmax import BinaryCrossEntropyWithLogits, LogSoftmax, NLLLoss
@@ -21,8 +22,8 @@ Reduction = Literal["mean", "sum", "none"]
 
 
 def _pair(op: str, name: str, value: IntPair, minimum: int) -> tuple[int, int]:
-    pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
-    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) for v in pair):
+    pair = (value, value) if is_int(value) else tuple(value) if isinstance(value, (tuple, list)) else ()
+    if len(pair) != 2 or not all(is_int(v) for v in pair):
         raise ValueError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
     if min(pair) < minimum:
         raise ValueError(f"{op}: {name} must be >= {minimum}, got {value!r}")
@@ -30,12 +31,7 @@ def _pair(op: str, name: str, value: IntPair, minimum: int) -> tuple[int, int]:
 
 
 def _as_tensor(x, op: str, name: str) -> Tensor:
-    if isinstance(x, Tensor):
-        return x
-    try:
-        return Tensor(x)
-    except TypeError as err:
-        raise TypeError(f"{op}: {name} must be a Tensor or numeric array: {err}") from None
+    return as_tensor(op, name, x)
 
 
 def _image_batch(op: str, x: Tensor) -> None:
@@ -56,11 +52,12 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntPai
     """
     x, weight = _as_tensor(x, "conv2d", "input"), _as_tensor(weight, "conv2d", "weight")
     _image_batch("conv2d", x)
-    if weight.ndim != 4:
-        raise ValueError(f"conv2d: weight must be 4-D (out_channels, in_channels/groups, kH, kW), got {weight.shape}")
+    if weight.ndim != 4 or 0 in weight.shape[2:]:
+        raise ValueError(f"conv2d: weight must be 4-D (out_channels, in_channels/groups, kH, kW) with kH, kW >= 1, "
+                         f"got {weight.shape}")
     if weight.dtype != x.dtype:
         raise TypeError(f"conv2d: input is {x.dtype} but weight is {weight.dtype}; convert one with .float()/.double()")
-    if not isinstance(groups, (int, np.integer)) or groups < 1:
+    if not is_int(groups) or groups < 1:
         raise ValueError(f"conv2d: groups must be a positive int, got {groups!r}")
     out_channels, in_per_group = weight.shape[:2]
     if x.shape[1] % groups or out_channels % groups:
@@ -71,9 +68,9 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntPai
                          f"{in_per_group * groups} (= weight.shape[1] * groups); check in_channels")
     stride_ = _pair("conv2d", "stride", stride, 1)
     dilation_ = _pair("conv2d", "dilation", dilation, 1)
-    if padding == "valid":
+    if isinstance(padding, str) and padding == "valid":
         padding_ = (0, 0)
-    elif padding == "same":
+    elif isinstance(padding, str) and padding == "same":
         if stride_ != (1, 1):
             raise ValueError(f"conv2d: padding='same' needs stride 1, got stride {stride}")
         totals = [d * (k - 1) for d, k in zip(dilation_, weight.shape[2:])]
@@ -85,12 +82,18 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntPai
         raise ValueError(f"conv2d: padding must be an int, a pair, 'valid' or 'same', got {padding!r}")
     else:
         padding_ = _pair("conv2d", "padding", padding, 0)
+    # a stride beyond the padded input gives one output position, as the padded size itself does, and a 1-wide
+    # kernel makes the dilation moot: clamp both, so that the strided views never see a stride too large for NumPy
+    stride_ = tuple(max(1, min(s, n + 2 * p)) for s, n, p in zip(stride_, x.shape[2:], padding_))
+    dilation_ = tuple(1 if k == 1 else d for d, k in zip(dilation_, weight.shape[2:]))
     out = Conv2d.apply(x, weight, stride=stride_, padding=padding_, dilation=dilation_, groups=int(groups))
     if bias is not None:
         bias = _as_tensor(bias, "conv2d", "bias")
         if bias.shape != (out_channels,):
             raise ValueError(f"conv2d: bias must have shape ({out_channels},) for weight {weight.shape}, "
                              f"got {bias.shape}")
+        if bias.dtype.kind == "f" and bias.dtype != out.dtype:
+            raise TypeError(f"conv2d: bias is {bias.dtype} but input and weight are {out.dtype}; convert it")
         out = out + bias.reshape(1, out_channels, 1, 1)
     return out
 
@@ -123,48 +126,58 @@ def avg_pool2d(x: Tensor, kernel_size: IntPair, stride: IntPair | None = None, p
 # ---- activations and layers ------------------------------------------------------------------------
 def relu(x: Tensor) -> Tensor:
     """max(x, 0)."""
-    return x.relu()
+    return as_tensor("relu", "input", x).relu()
 
 
 def sigmoid(x: Tensor) -> Tensor:
     """1 / (1 + exp(-x))."""
-    return x.sigmoid()
+    return as_tensor("sigmoid", "input", x).sigmoid()
 
 
 def tanh(x: Tensor) -> Tensor:
-    return x.tanh()
+    return as_tensor("tanh", "input", x).tanh()
 
 
 def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
     """x - logsumexp(x) along ``axis`` (stable)."""
-    return LogSoftmax.apply(x, axis=axis)
+    return LogSoftmax.apply(as_tensor("log_softmax", "input", x), axis=axis)
 
 
 def softmax(x: Tensor, axis: int = -1) -> Tensor:
     """exp(x) / sum(exp(x)) along ``axis``."""
-    return log_softmax(x, axis).exp()
+    return LogSoftmax.apply(as_tensor("softmax", "input", x), axis=axis).exp()
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """x @ weight.T + bias: (..., in_features) with weight (out_features, in_features) -> (..., out_features)."""
+    x, weight = as_tensor("linear", "input", x), as_tensor("linear", "weight", weight)
     if weight.ndim != 2:
         raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got {weight.shape}")
     if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
         raise ValueError(f"linear: input {x.shape} has {x.shape[-1] if x.ndim else 0} features but weight "
                          f"{weight.shape} expects {weight.shape[1]}; flatten the input or fix in_features")
+    if x.dtype.kind == weight.dtype.kind == "f" and x.dtype != weight.dtype:
+        raise TypeError(f"linear: input is {x.dtype} but weight is {weight.dtype}; convert one with "
+                        ".float()/.double()")
     out = x @ weight.transpose(0, 1)
     if bias is not None:
+        bias = as_tensor("linear", "bias", bias)
         if bias.shape != (weight.shape[0],):
             raise ValueError(f"linear: bias must have shape ({weight.shape[0]},), got {bias.shape}")
+        if bias.dtype.kind == out.dtype.kind == "f" and bias.dtype != out.dtype:
+            raise TypeError(f"linear: bias is {bias.dtype} but the product is {out.dtype}; convert it")
         out = out + bias
     return out
 
 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     """Inverted dropout: zero each element with probability p and scale the rest by 1/(1-p) while training."""
-    if not 0.0 <= p <= 1.0:
+    x = as_tensor("dropout", "input", x)
+    if x.dtype.kind != "f":
+        raise TypeError(f"dropout: input has dtype {x.dtype}; convert it with .float()")
+    if not 0.0 <= as_real("dropout", "p", p) <= 1.0:
         raise ValueError(f"dropout: p must be in [0, 1], got {p}")
-    if not training or p == 0.0:
+    if not as_bool("dropout", "training", training) or p == 0.0:
         return x
     if p == 1.0:
         return x * 0.0
@@ -174,16 +187,19 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
 
 def flatten(x: Tensor, start_axis: int = 1) -> Tensor:
     """Merge the axes from ``start_axis`` on: (N, C, H, W) -> (N, C*H*W) by default."""
-    return x.flatten(start_axis)
+    return as_tensor("flatten", "input", x).flatten(start_axis)
 
 
 # ---- losses --------------------------------------------------------------------------------------------
 def _check_reduction(op: str, reduction: str) -> None:
-    if reduction not in ("mean", "sum", "none"):
+    if not isinstance(reduction, str) or reduction not in ("mean", "sum", "none"):
         raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 
 def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean" and loss.size == 0:  # an empty batch has a NaN mean, as in PyTorch
+        with np.errstate(invalid="ignore"):
+            return loss.sum() / 0
     if reduction == "mean":
         return loss.mean()
     return loss.sum() if reduction == "sum" else loss
@@ -198,7 +214,7 @@ def _logits_2d(op: str, x: Tensor) -> None:
 
 def _class_targets(op: str, target, n: int, classes: int) -> np.ndarray:
     """Integer class indices of shape (N,) in [0, C): ValueError for a wrong shape or range, TypeError for a dtype."""
-    raw = target.data if isinstance(target, Tensor) else np.asarray(target)
+    raw = _raw_target(op, target)
     if raw.shape != (n,):
         raise ValueError(f"{op}: expected {n} class targets (shape ({n},)) for input of shape ({n}, {classes}), "
                          f"got shape {raw.shape}")
@@ -209,6 +225,15 @@ def _class_targets(op: str, target, n: int, classes: int) -> np.ndarray:
         raise ValueError(f"{op}: class targets must be in [0, {classes - 1}] for input of shape ({n}, {classes}), "
                          f"got values from {raw.min()} to {raw.max()}")
     return raw
+
+
+def _raw_target(op: str, target) -> np.ndarray:
+    if isinstance(target, Tensor):
+        return target.data
+    try:
+        return np.asarray(target)
+    except (ValueError, TypeError) as err:
+        raise TypeError(f"{op}: target must be a Tensor or array of class indices: {err}") from None
 
 
 def _target_like(op: str, x: Tensor, target) -> Tensor:
@@ -244,11 +269,11 @@ def cross_entropy(logits: Tensor, target, reduction: Reduction = "mean", label_s
     logits = _as_tensor(logits, "cross_entropy", "input")
     _logits_2d("cross_entropy", logits)
     _check_reduction("cross_entropy", reduction)
-    if not 0.0 <= label_smoothing <= 1.0:
+    if not 0.0 <= as_real("cross_entropy", "label_smoothing", label_smoothing) <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     n, c = logits.shape
     log_probs = LogSoftmax.apply(logits, axis=1)
-    if np.ndim(target.data if isinstance(target, Tensor) else target) == 2:  # class probabilities
+    if _raw_target("cross_entropy", target).ndim == 2:  # class probabilities
         probs = _as_tensor(target, "cross_entropy", "target")
         if probs.dtype.kind != "f":
             raise TypeError(f"cross_entropy: class probabilities must be floats, got dtype {probs.dtype}; pass "
@@ -269,9 +294,10 @@ def binary_cross_entropy(p: Tensor, target, reduction: Reduction = "mean") -> Te
     if p.dtype.kind != "f":
         raise TypeError(f"binary_cross_entropy: input has dtype {p.dtype}; pass float probabilities")
     target = _target_like("binary_cross_entropy", p, target)
-    if p.size and (p.data.min() < 0 or p.data.max() > 1):
+    low, high = (np.fmin.reduce(p.data, axis=None), np.fmax.reduce(p.data, axis=None)) if p.size else (0, 1)
+    if low < 0 or high > 1:  # fmin/fmax skip NaN, so a NaN does not hide values outside [0, 1]
         raise ValueError(f"binary_cross_entropy: input {p.shape} must hold probabilities in [0, 1], got values from "
-                         f"{p.data.min()} to {p.data.max()}; for raw scores use binary_cross_entropy_with_logits")
+                         f"{low} to {high}; for raw scores use binary_cross_entropy_with_logits")
     floor = float(np.exp(-100.0))  # log(floor) = -100: finite loss and gradient when p reaches 0 or 1
     log_p, log_q = p.clip(low=floor).log(), (1 - p).clip(low=floor).log()
     return _reduce(-(target * log_p + (1 - target) * log_q), reduction)

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import allocate, as_bool, as_dtype, as_shape
 from ..tensor import Tensor
 from . import functional as F
 from . import init
@@ -35,7 +36,7 @@ def _count(layer: str, name: str, value: int) -> int:
 
 
 def _float_dtype(layer: str, dtype: Any) -> np.dtype:
-    dtype = np.dtype(np.float32 if dtype is None else dtype)
+    dtype = as_dtype(layer, np.float32 if dtype is None else dtype)
     if dtype not in (np.float32, np.float64):
         raise TypeError(f"{layer}: dtype must be float32 or float64, got {dtype}")
     return dtype
@@ -58,7 +59,9 @@ class Linear(Module):
         self.in_features = _count("Linear", "in_features", in_features)
         self.out_features = _count("Linear", "out_features", out_features)
         dtype = _float_dtype("Linear", dtype)
-        self.weight = Parameter(np.empty((self.out_features, self.in_features), dtype))
+        shape = as_shape("Linear", (self.out_features, self.in_features), dtype.itemsize)
+        self.weight = Parameter(allocate("Linear", np.empty, shape, dtype))
+        bias = as_bool("Linear", "bias", bias)
         self.register_parameter("bias", Parameter(np.empty(self.out_features, dtype)) if bias else None)
         self.reset_parameters()
 
@@ -91,8 +94,10 @@ class Conv2d(Module):
         self.padding = _pair("Conv2d: padding", padding, 0)
         self.dilation = _pair("Conv2d: dilation", dilation, 1)
         dtype = _float_dtype("Conv2d", dtype)
-        shape = (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
-        self.weight = Parameter(np.empty(shape, dtype))
+        shape = as_shape("Conv2d", (self.out_channels, self.in_channels // self.groups, *self.kernel_size),
+                         dtype.itemsize)
+        self.weight = Parameter(allocate("Conv2d", np.empty, shape, dtype))
+        bias = as_bool("Conv2d", "bias", bias)
         self.register_parameter("bias", Parameter(np.empty(self.out_channels, dtype)) if bias else None)
         self.reset_parameters()
 

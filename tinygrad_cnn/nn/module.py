@@ -14,6 +14,7 @@ import numpy as np
 
 from ..autograd import module_scope
 from ..tensor import Tensor
+from ..versions import mark_modified
 
 
 class Parameter(Tensor):
@@ -246,6 +247,7 @@ class Module:
         for param, array in updates:
             if param.data.flags.writeable:
                 np.copyto(param.data, array)
+                mark_modified(param.data)
             else:
                 param.data = array.copy()
         return LoadResult(missing, unexpected)

@@ -52,7 +52,9 @@ def col2im(cols: np.ndarray, input_shape, kernel, stride, padding, dilation, out
 
 def _batch_last(a: np.ndarray, groups: int) -> np.ndarray:
     """(N, O, Ho, Wo) -> (groups, O/groups, Ho Wo N), the layout the input-gradient GEMM writes col2im's input in."""
-    return np.ascontiguousarray(a.transpose(1, 2, 3, 0)).reshape(groups, a.shape[1] // groups, -1)
+    # explicit sizes, never -1: NumPy cannot infer an axis of an empty array (N = 0 or O = 0)
+    return np.ascontiguousarray(a.transpose(1, 2, 3, 0)).reshape(groups, a.shape[1] // groups,
+                                                                  a.shape[0] * a.shape[2] * a.shape[3])
 
 
 def conv_output_hw(op: str, shape, kernel, stride, padding, dilation) -> tuple[int, int]:
@@ -66,6 +68,9 @@ def conv_output_hw(op: str, shape, kernel, stride, padding, dilation) -> tuple[i
                              f"{tuple(kernel)}, dilation {tuple(dilation)}) but the padded input is only "
                              f"{size + 2 * p} (size {size}, padding {p}); use a smaller kernel or more padding")
         out.append((size + 2 * p - span) // s + 1)
+    if shape[0] * shape[1] * (shape[2] + 2 * padding[0]) * (shape[3] + 2 * padding[1]) * 8 > np.iinfo(np.intp).max:
+        raise ValueError(f"{op}: padding {tuple(padding)} makes the padded input of shape {tuple(shape)} too large "
+                         "for an array; use a smaller padding")
     return out[0], out[1]
 
 
@@ -82,7 +87,7 @@ class Conv2d(Function):
         cols = im2col(x, kernel, stride, padding, dilation, groups, out_hw)
         if ctx.needs_input_grad[1]:
             ctx.save_for_backward(cols)
-        out = np.matmul(w.reshape(groups, w.shape[0] // groups, -1), cols)  # (g, O/g, K) @ (N, g, K, P)
+        out = np.matmul(w.reshape(groups, w.shape[0] // groups, cols.shape[2]), cols)  # (g, O/g, K) @ (N, g, K, P)
         return out.reshape(x.shape[0], w.shape[0], *out_hw)
 
     def vjp(ctx, g):
@@ -105,7 +110,7 @@ class Conv2dInputGrad(Function):
     def forward(ctx, g, w, input_shape, stride, padding, dilation, groups):
         n, o, ho, wo = g.shape
         kh, kw = w.shape[2:]
-        wg = w.reshape(groups, o // groups, -1)  # (g, O/g, C/g kh kw)
+        wg = w.reshape(groups, o // groups, w.shape[1] * kh * kw)  # (g, O/g, C/g kh kw)
         dcols = np.matmul(wg.transpose(0, 2, 1), _batch_last(g, groups))  # (g, C/g kh kw, P N)
         dcols = dcols.reshape(input_shape[1], kh, kw, ho, wo, n)
         return col2im(dcols, input_shape, (kh, kw), stride, padding, dilation, (ho, wo))
@@ -131,7 +136,8 @@ class Conv2dWeightGrad(Function):
         n, o = g.shape[:2]
         if cols is None:
             cols = im2col(x, weight_shape[2:], stride, padding, dilation, groups, g.shape[2:])
-        per_item = np.matmul(g.reshape(n, groups, o // groups, -1), cols.transpose(0, 1, 3, 2))  # (N, g, O/g, K)
+        per_item = np.matmul(g.reshape(n, groups, o // groups, cols.shape[3]),  # (N, g, O/g, K)
+                             cols.transpose(0, 1, 3, 2))
         dw = per_item.sum(axis=0)
         return dw.reshape(weight_shape)
 
@@ -191,6 +197,8 @@ class MaxPool2d(Function):
     gradient to that element.
     """
 
+    reads_inputs = False  # the VJP needs shapes only
+
     def forward(ctx, x, kernel_size, stride, padding, dilation):
         out_hw = _pool_geometry("max_pool2d", x.shape, kernel_size, stride, padding, dilation)
         fill = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
@@ -220,6 +228,8 @@ class MaxPool2dScatter(Function):
     VJP: MaxPool2dGather(u), reading u at the same arg-max positions.
     """
 
+    reads_inputs = False  # the VJP needs shapes only
+
     def forward(ctx, g, index, input_shape, kernel_size, stride, padding, dilation):
         n, c, h, w = input_shape
         ph, pw = padding
@@ -244,6 +254,8 @@ class MaxPool2dGather(Function):
     VJP: MaxPool2dScatter(g).
     """
 
+    reads_inputs = False  # the VJP needs shapes only
+
     def forward(ctx, u, index, kernel_size, stride, padding, dilation):
         out = np.zeros(index.shape, dtype=u.dtype)
         for k, view in enumerate(_offset_views(_pad(u, padding), kernel_size, stride, dilation, index.shape[2:])):
@@ -260,6 +272,8 @@ class AvgPool2d(Function):
     VJP: AvgPool2dBackward(g), g / (kh kw) spread over each window.
     """
 
+    reads_inputs = False  # the VJP needs shapes only
+
     def forward(ctx, x, kernel_size, stride, padding):
         out_hw = _pool_geometry("avg_pool2d", x.shape, kernel_size, stride, padding, (1, 1))
         views = _offset_views(_pad(x, padding), kernel_size, stride, (1, 1), out_hw)
@@ -275,6 +289,8 @@ class AvgPool2d(Function):
 
 class AvgPool2dBackward(Function):
     """dx = g / (kh kw) added over each window; g (N, C, Ho, Wo) -> (N, C, H, W).  VJP: avg_pool2d(u)."""
+
+    reads_inputs = False  # the VJP needs shapes only
 
     def forward(ctx, g, input_shape, kernel_size, stride, padding):
         n, c, h, w = input_shape

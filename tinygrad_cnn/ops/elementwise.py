@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._checks import as_real, as_tensor
 from ..autograd import Function
 from ..tensor import Tensor
 
@@ -44,6 +45,8 @@ def _binary_check(op: str, a: np.ndarray, b: np.ndarray) -> None:
 class Add(Function):
     """out = a + b.  VJP: (ub(g), ub(g))."""
 
+    reads_inputs = False  # the VJP needs shapes only
+
     def forward(ctx, a, b):
         _binary_check("add", a, b)
         return a + b
@@ -56,8 +59,12 @@ class Add(Function):
 class Sub(Function):
     """out = a - b.  VJP: (ub(g), ub(-g))."""
 
+    reads_inputs = False  # the VJP needs shapes only
+
     def forward(ctx, a, b):
         _binary_check("sub", a, b)
+        if a.dtype == np.bool_:
+            raise TypeError("sub: cannot subtract boolean tensors; use logical operations, or convert with .astype()")
         return a - b
 
     def vjp(ctx, g):
@@ -96,7 +103,11 @@ class Div(Function):
 class Neg(Function):
     """out = -a.  VJP: -g."""
 
+    reads_inputs = False  # the VJP needs shapes only
+
     def forward(ctx, a):
+        if a.dtype == np.bool_:
+            raise TypeError("neg: cannot negate a boolean tensor; use ~ on its NumPy data, or convert with .astype()")
         return -a
 
     def vjp(ctx, g):
@@ -114,7 +125,11 @@ class Pow(Function):
 
     def forward(ctx, a, b):
         _binary_check("pow", a, b)
-        return a**b
+        try:
+            return a**b
+        except ValueError as err:  # NumPy: integers to negative integer powers
+            raise ValueError(f"pow: {err} (shapes {a.shape} and {b.shape}, dtype {a.dtype}); convert the base "
+                             "with .float() first") from None
 
     def vjp(ctx, g):
         a, b = ctx.inputs
@@ -139,6 +154,7 @@ class Exp(Function):
     """out = exp(a).  VJP: g * out."""
 
     save_output = True
+    reads_inputs = False  # the VJP reads the output, not the input
 
     def forward(ctx, a):
         return np.exp(a)
@@ -161,6 +177,7 @@ class Sqrt(Function):
     """out = sqrt(a).  VJP: g / (2 out)."""
 
     save_output = True
+    reads_inputs = False  # the VJP reads the output, not the input
 
     def forward(ctx, a):
         return np.sqrt(a)
@@ -194,8 +211,11 @@ class Sigmoid(Function):
     """out = 1 / (1 + exp(-a)), computed as (1 + tanh(a/2)) / 2 (no overflow).  VJP: g * out * (1 - out)."""
 
     save_output = True
+    reads_inputs = False  # the VJP reads the output, not the input
 
     def forward(ctx, a):
+        if a.dtype.kind != "f":  # as np.exp does for integers; 0.5 in an integer dtype would be 0
+            a = a.astype(np.float64)
         half = np.asarray(0.5, dtype=a.dtype)
         return half + half * np.tanh(half * a)
 
@@ -208,6 +228,7 @@ class Tanh(Function):
     """out = tanh(a).  VJP: g * (1 - out**2)."""
 
     save_output = True
+    reads_inputs = False  # the VJP reads the output, not the input
 
     def forward(ctx, a):
         return np.tanh(a)
@@ -274,9 +295,15 @@ class Clip(Function):
     def forward(ctx, a, low=None, high=None):
         if low is None and high is None:
             raise ValueError("clip: pass at least one of low and high")
+        for name, bound in (("low", low), ("high", high)):
+            if bound is not None:
+                as_real("clip", name, bound)  # a number; for tensor bounds use maximum/minimum
         if low is not None and high is not None and low > high:
             raise ValueError(f"clip: low={low} is greater than high={high}")
-        return np.clip(a, low, high).astype(a.dtype, copy=False)
+        try:
+            return np.clip(a, low, high).astype(a.dtype, copy=False)
+        except OverflowError:
+            raise ValueError(f"clip: bounds ({low}, {high}) do not fit in a {a.dtype} tensor") from None
 
     def vjp(ctx, g):
         a = ctx.inputs[0].data
@@ -293,7 +320,7 @@ def where(cond: Tensor, a: Tensor | float, b: Tensor | float) -> Tensor:
     """``cond ? a : b`` elementwise, broadcasting all three."""
     from ..tensor import promote
 
-    cond = cond if isinstance(cond, Tensor) else Tensor(cond)
+    cond = as_tensor("where", "condition", cond)
     a, b = promote("where", a, b)
     return Where.apply(cond, a, b)
 

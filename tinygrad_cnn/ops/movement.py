@@ -6,20 +6,48 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._checks import as_axis, as_int, is_int
 from ..autograd import Function
+from ..tensor import Tensor
 from .elementwise import unbroadcast
+
+
+class TensorIndexError(IndexError, ValueError):
+    """A bad index for getitem (out of range, wrong type or shape): an IndexError, as for NumPy arrays and lists,
+    and also a ValueError, as NumPy's AxisError is, so ``except IndexError`` and ``except ValueError`` both work."""
+
+
+def normalize_index(index, op: str = "getitem"):
+    """Tensors and lists in an index become arrays, so NumPy reads them as advanced indices; TensorIndexError for
+    a ragged list or a float index array."""
+    def one(i):
+        if isinstance(i, Tensor):
+            i = i.data
+        elif isinstance(i, list):
+            try:
+                i = np.asarray(i)
+            except (ValueError, TypeError):
+                raise TensorIndexError(f"{op}: the list {i!r} is not a valid index (ragged or mixed)") from None
+        if isinstance(i, np.ndarray) and i.dtype.kind not in "biu":
+            raise TensorIndexError(f"{op}: index arrays must be integer or boolean, got {i.dtype}")
+        return i
+    return tuple(one(i) for i in index) if isinstance(index, tuple) else one(index)
 
 
 class Reshape(Function):
     """out = a viewed with a new shape (same size; one axis may be -1).  VJP: g reshaped to a's shape."""
 
+    reads_inputs = False  # the VJP needs shapes only
+
     def forward(ctx, a, shape):
         try:
-            return a.reshape(shape)
-        except (ValueError, TypeError):
-            raise ValueError(f"reshape: cannot reshape a tensor of shape {a.shape} (size {a.size}) into "
+            if min(shape, default=0) >= -1:  # NumPy reads any negative size as -1; only -1 may infer a size
+                return a.reshape(shape)
+        except (ValueError, TypeError, OverflowError):
+            pass
+        raise ValueError(f"reshape: cannot reshape a tensor of shape {a.shape} (size {a.size}) into "
                              f"{tuple(shape) if isinstance(shape, (tuple, list)) else shape}; the sizes must "
-                             "match and at most one axis may be -1") from None
+                             "match, sizes must be ints >= 0, and at most one may be -1 (inferred)")
 
     def vjp(ctx, g):
         return g.reshape(ctx.input_shapes[0])
@@ -28,8 +56,11 @@ class Reshape(Function):
 class Permute(Function):
     """out = a with its axes reordered: out.shape[i] = a.shape[axes[i]].  VJP: g permuted by the inverse order."""
 
+    reads_inputs = False  # the VJP needs shapes only
+
     def forward(ctx, a, axes):
-        if sorted(int(x) % max(a.ndim, 1) for x in axes) != list(range(a.ndim)) or len(axes) != a.ndim:
+        n = a.ndim
+        if len(axes) != n or sorted(int(x) % n if is_int(x) and -n <= x < n else -1 for x in axes) != list(range(n)):
             raise ValueError(f"permute: axes {tuple(axes)} are not a permutation of the {a.ndim} axes of a tensor "
                              f"of shape {a.shape}")
         return np.transpose(a, axes)
@@ -42,14 +73,18 @@ class Permute(Function):
 class Expand(Function):
     """out = a broadcast to ``shape`` (a read-only view).  VJP: ub(g, a.shape), the sum over copied axes."""
 
+    reads_inputs = False  # the VJP needs shapes only
+
     def forward(ctx, a, shape):
-        shape = tuple(a.shape[i - len(shape) + a.ndim] if s == -1 and i - len(shape) + a.ndim >= 0 else s
-                      for i, s in enumerate(shape))
         try:
-            return np.broadcast_to(a, shape)
-        except ValueError:
-            raise ValueError(f"expand: cannot broadcast shape {a.shape} to {shape}; each axis of the input must "
-                             "be 1 or equal to the target's trailing axis") from None
+            shape = tuple(a.shape[i - len(shape) + a.ndim] if is_int(s) and s == -1 and i - len(shape) + a.ndim >= 0
+                          else s for i, s in enumerate(shape))
+            if all(is_int(s) for s in shape):
+                return np.broadcast_to(a, shape)
+        except (ValueError, TypeError, OverflowError):
+            pass
+        raise ValueError(f"expand: cannot broadcast shape {a.shape} to {shape}; the target must be ints, and each "
+                         "axis of the input must be 1 or equal to the target's trailing axis")
 
     def vjp(ctx, g):
         return unbroadcast(g, ctx.input_shapes[0])
@@ -61,8 +96,8 @@ def _is_advanced(index) -> bool:
     return any(isinstance(p, np.ndarray) and p.dtype != np.bool_ for p in parts)
 
 
-def _index_error(a_shape, index, err: Exception) -> IndexError:
-    return IndexError(f"getitem: index {index!r} is invalid for a tensor of shape {a_shape}: {err}")
+def _index_error(a_shape, index, err: Exception) -> TensorIndexError:
+    return TensorIndexError(f"getitem: index {index!r} is invalid for a tensor of shape {a_shape}: {err}")
 
 
 class GetItem(Function):
@@ -71,10 +106,12 @@ class GetItem(Function):
     VJP: IndexAdd(g) = zeros of a's shape with g added at ``index`` (repeated entries add up).
     """
 
+    reads_inputs = False  # the VJP needs shapes only
+
     def forward(ctx, a, index):
         try:
             return a[index]
-        except IndexError as err:
+        except (IndexError, TypeError, ValueError, OverflowError) as err:
             raise _index_error(a.shape, index, err) from None
 
     def vjp(ctx, g):
@@ -83,6 +120,8 @@ class GetItem(Function):
 
 class IndexAdd(Function):
     """out = zeros(shape) with g added at ``index``: the adjoint of getitem.  VJP: g[index] (a GetItem)."""
+
+    reads_inputs = False  # the VJP needs shapes only
 
     def forward(ctx, g, shape, index):
         out = np.zeros(shape, dtype=g.dtype)
@@ -99,14 +138,14 @@ class IndexAdd(Function):
 def normalize_pad(op: str, pad_width, ndim: int) -> tuple[tuple[int, int], ...]:
     """NumPy's pad_width (an int, a (before, after) pair, or one pair per axis) as one pair per axis."""
     try:
-        if isinstance(pad_width, (int, np.integer)):
+        if is_int(pad_width):
             pairs = [(int(pad_width), int(pad_width))] * ndim
         else:
             items = list(pad_width)
-            if len(items) == 2 and all(isinstance(x, (int, np.integer)) for x in items):
+            if len(items) == 2 and all(is_int(x) for x in items):
                 pairs = [(int(items[0]), int(items[1]))] * ndim
             else:
-                pairs = [(int(b), int(e)) for b, e in items]
+                pairs = [(as_int(op, "pad width", b), as_int(op, "pad width", e)) for b, e in items]
     except (TypeError, ValueError):
         raise ValueError(f"{op}: pad_width {pad_width!r} is not an int, a (before, after) pair or one pair per "
                          "axis") from None
@@ -121,8 +160,14 @@ def normalize_pad(op: str, pad_width, ndim: int) -> tuple[tuple[int, int], ...]:
 class Pad(Function):
     """out = a surrounded by ``value``: pad_width is one (before, after) pair per axis.  VJP: the interior of g."""
 
+    reads_inputs = False  # the VJP needs shapes only
+
     def forward(ctx, a, pad_width, value=0.0):
-        return np.pad(a, pad_width, mode="constant", constant_values=value)
+        try:
+            return np.pad(a, pad_width, mode="constant", constant_values=value)
+        except (ValueError, TypeError, OverflowError, MemoryError) as err:  # too large, or a value the dtype lacks
+            raise ValueError(f"pad: cannot pad a {a.dtype} tensor of shape {a.shape} by {pad_width} with value "
+                             f"{value!r}: {err}") from None
 
     def vjp(ctx, g):
         pairs = ctx.params["pad_width"]
@@ -132,11 +177,13 @@ class Pad(Function):
 class Concatenate(Function):
     """out = the inputs joined along ``axis``.  VJP: g cut back into the inputs' pieces along ``axis``."""
 
+    reads_inputs = False  # the VJP needs shapes only
+
     def forward(ctx, *arrays, axis=0):
         first = arrays[0]
-        if not -max(first.ndim, 1) <= axis < max(first.ndim, 1) or first.ndim == 0:
-            raise ValueError(f"concatenate: axis {axis} is out of range for inputs of shape {first.shape}")
-        axis %= first.ndim
+        axis = as_axis("concatenate", axis, first.ndim)
+        if first.ndim == 0:
+            raise ValueError(f"concatenate: inputs of shape {first.shape} have no axis to join; use stack")
         for i, x in enumerate(arrays[1:], 1):
             if x.ndim != first.ndim or any(p != q for j, (p, q) in enumerate(zip(x.shape, first.shape))
                                            if j != axis):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._checks import is_int
 from ..autograd import Function
 from ..tensor import Tensor
 
@@ -18,7 +19,7 @@ def _check_axis(op: str, x: np.ndarray, axis: int) -> None:
         raise TypeError(f"{op}: input has dtype {x.dtype}; convert it with .float()")
     if x.ndim == 0:
         raise ValueError(f"{op}: needs at least one axis, got a 0-d tensor; reshape it to (1,)")
-    if not isinstance(axis, (int, np.integer)) or not -x.ndim <= axis < x.ndim:
+    if not is_int(axis) or not -x.ndim <= axis < x.ndim:
         raise ValueError(f"{op}: axis {axis!r} is out of range for shape {x.shape}; pass an int in "
                          f"[{-x.ndim}, {x.ndim - 1}]")
 
@@ -30,9 +31,12 @@ class LogSoftmax(Function):
     """
 
     save_output = True
+    reads_inputs = False  # the VJP reads the output, not the input
 
     def forward(ctx, x, axis):
         _check_axis("log_softmax", x, axis)
+        if x.shape[axis] == 0:  # no max to shift by; the result is as empty as the input
+            return np.empty_like(x)
         shifted = x - x.max(axis=axis, keepdims=True)
         return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 

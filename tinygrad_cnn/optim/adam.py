@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor
+from ..versions import mark_modified
 from .optimizer import Optimizer, check_number
 
 
@@ -69,6 +70,7 @@ class Adam(Optimizer):
             update = step_size * m
             update /= denom
             data -= update
+            mark_modified(data)
 
 
 def _lerp_(start: np.ndarray, end: np.ndarray, weight: np.floating) -> None:

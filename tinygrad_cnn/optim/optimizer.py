@@ -21,7 +21,10 @@ def check_number(op: str, name: str, value: Any, low: float = 0.0, high: float |
     """``value`` as a float, or ValueError unless it is a finite number in [low, high] (or [low, high))."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise ValueError(f"{op}: {name} must be a number, got {value!r}")
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:
+        raise ValueError(f"{op}: invalid {name} {value!r}; it is too large for a float") from None
     above = high is not None and (value > high if high_inclusive else value >= high)
     if not math.isfinite(value) or value < low or above:
         interval = f"[{low}, {high}{']' if high_inclusive else ')'}" if high is not None else f">= {low}"
@@ -46,7 +49,11 @@ class Optimizer:
         self.defaults = dict(defaults)
         self.state: dict[Tensor, dict[str, Any]] = {}
         self.param_groups: list[dict[str, Any]] = []
-        params = list(params)
+        try:
+            params = list(params)
+        except TypeError:
+            raise TypeError(f"{name}: params must be an iterable of Tensors or of dicts (e.g. model.parameters()), "
+                            f"got {type(params).__name__}") from None
         if not params:
             raise ValueError(f"{name}: got an empty parameter list; pass model.parameters() of a model with weights")
         if all(isinstance(p, dict) for p in params):
@@ -65,7 +72,11 @@ class Optimizer:
         if not isinstance(group, Mapping) or "params" not in group:
             raise TypeError(f"{name}: a param group must be a dict with a 'params' key")
         params = group["params"]
-        params = [params] if isinstance(params, Tensor) else list(params)
+        try:
+            params = [params] if isinstance(params, Tensor) else list(params)
+        except TypeError:
+            raise TypeError(f"{name}: a param group's 'params' must be a Tensor or an iterable of Tensors, got "
+                            f"{type(params).__name__}") from None
         for i, p in enumerate(params):
             if not isinstance(p, Tensor):
                 raise TypeError(f"{name}: parameter {i} of a group is a {type(p).__name__}, not a Tensor")

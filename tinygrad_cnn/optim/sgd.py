@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
+
 from ..tensor import Tensor
+from ..versions import mark_modified
 from .optimizer import Optimizer, check_number
 
 
@@ -33,8 +36,9 @@ class SGD(Optimizer):
         group["momentum"] = check_number("SGD", "momentum", group["momentum"])
         group["dampening"] = check_number("SGD", "dampening", group["dampening"], high=1.0)
         group["weight_decay"] = check_number("SGD", "weight_decay", group["weight_decay"])
-        if not isinstance(group["nesterov"], bool):
+        if not isinstance(group["nesterov"], (bool, np.bool_)):
             raise ValueError(f"SGD: nesterov must be a bool, got {group['nesterov']!r}")
+        group["nesterov"] = bool(group["nesterov"])
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ValueError("SGD: Nesterov momentum needs momentum > 0 and dampening = 0, got "
                              f"momentum={group['momentum']}, dampening={group['dampening']}")
@@ -60,3 +64,4 @@ class SGD(Optimizer):
                     buf += g if dampening == 0 else (1 - dampening) * g
                 g = g + momentum * buf if nesterov else buf
             data -= lr * g
+            mark_modified(data)
