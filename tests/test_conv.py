@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 import tinygrad_cnn as tg
 from tinygrad_cnn.nn import functional as F
+from tinygrad_cnn.ops import conv as conv_ops
 from tinygrad_cnn.ops.conv import Conv2d, Conv2dInputGrad, Conv2dWeightGrad
 from tinygrad_cnn.testing import gradcheck, gradgradcheck
 from tinygrad_cnn.testing import strategies as S
@@ -189,6 +190,34 @@ def conv_reference_weight_grad(x, u, kernel):
     ho, wo = u.shape[2:]
     return np.array([[[[np.sum(u[:, o] * x[:, c, i:i + ho, j:j + wo]) for j in range(kw)] for i in range(kh)]
                       for c in range(x.shape[1])] for o in range(u.shape[1])])
+
+
+# ---- the two column layouts and the blocked GEMMs -------------------------------------------------------------------
+@pytest.mark.parametrize("batch_innermost", [True, False])
+@pytest.mark.parametrize("stride, padding, dilation, groups", [(1, 0, 1, 1), (2, 1, 1, 2), (1, 2, 2, 1)])
+def test_both_column_layouts_give_the_same_values_and_gradients(monkeypatch, batch_innermost, stride, padding,
+                                                                 dilation, groups):
+    """Each layout is normally picked by image size; forced here so that small cases exercise both."""
+    monkeypatch.setattr(conv_ops, "batch_innermost", lambda out_hw: batch_innermost)
+    rng = np.random.default_rng(4)
+    x, w, b = rng.standard_normal((3, 4, 7, 6)), rng.standard_normal((6, 4 // groups, 3, 2)), rng.standard_normal(6)
+    p = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
+    xt, wt = leaf(x), leaf(w)
+    y = F.conv2d(xt, wt, tg.Tensor(b), **p)
+    assert np.allclose(y.numpy(), conv_reference(x, w, b, *[(v, v) for v in (stride, padding, dilation)], groups))
+    u = rng.standard_normal(y.shape)
+    y.backward(u)  # the weight gradient reuses the forward's columns; adjointness pins both gradients
+    assert np.isclose(np.sum(u * (y.numpy() - b[:, None, None])), np.sum(xt.grad.numpy() * x))
+    assert np.isclose(np.sum(u * (y.numpy() - b[:, None, None])), np.sum(wt.grad.numpy() * w))
+    assert gradcheck(lambda a, c: F.conv2d(a, c, **p), leaf(x[:1, :, :5, :4]), leaf(w))
+
+
+@pytest.mark.parametrize("t", [12 * 4096, 16411])  # cut into blocks; a prime length stays one GEMM
+def test_blocked_gemms_equal_one_gemm(t):
+    rng = np.random.default_rng(5)
+    a, b, c = rng.standard_normal((2, 3, 5)), rng.standard_normal((2, 5, t)), rng.standard_normal((2, 4, t))
+    assert np.allclose(conv_ops._gemm_wide(a, b), np.matmul(a, b))
+    assert np.allclose(conv_ops._gemm_reduce(c, b), np.matmul(c, b.transpose(0, 2, 1)))
 
 
 # ---- the worked cases ---------------------------------------------------------------------------------------------

@@ -20,18 +20,85 @@ def _pad(x: np.ndarray, padding, value=0.0) -> np.ndarray:
     return np.pad(x, ((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2), constant_values=value)
 
 
-def im2col(x: np.ndarray, kernel, stride, padding, dilation, groups, out_hw) -> np.ndarray:
-    """Columns (N, groups, C/groups kh kw, Ho Wo): cols[n, (c, i, j), (p, q)] = x_pad[n, c, p s + i d, q s + j d].
+def _batch_last(a: np.ndarray, padding=(0, 0)) -> np.ndarray:
+    """(N, C, H, W) -> (C, H + 2 ph, W + 2 pw, N) zero-padded, batch innermost (see ``batch_innermost``).
 
-    One copy of a strided view; each batch item's columns are a contiguous matrix, so the forward GEMM writes
-    the output directly in NCHW order.
+    No copy when ``a`` is already a transposed view of a contiguous (C, H, W, N) array and needs no padding.
     """
-    xp = _pad(x, padding)
+    if padding == (0, 0):
+        return np.ascontiguousarray(a.transpose(1, 2, 3, 0))
+    (ph, pw), (n, c, h, w) = padding, a.shape
+    out = np.zeros((c, h + 2 * ph, w + 2 * pw, n), dtype=a.dtype)
+    out[:, ph:ph + h, pw:pw + w] = a.transpose(1, 2, 3, 0)
+    return out
+
+
+def batch_innermost(out_hw) -> bool:
+    """The column layout a conv with ``out_hw`` output positions per image uses (the same in all three primitives).
+
+    True: (groups, C/g kh kw, Ho Wo N), batch innermost: im2col copies blocks of Wo * N contiguous elements and
+    each direction is ONE GEMM; the output needs a transpose to NCHW. False: (N, groups, C/g kh kw, Ho Wo), one
+    GEMM per image writing NCHW directly. Measured on LeNet-5 at batch 128: batch-innermost wins on small images
+    (conv2, 10x10 outputs: im2col rows of 10 elements otherwise), per-image GEMMs on large ones (conv1, 28x28).
+    """
+    return out_hw[0] * out_hw[1] < 256
+
+
+def im2col(x: np.ndarray, kernel, stride, padding, dilation, groups, out_hw) -> np.ndarray:
+    """The columns cols[(c, i, j), (p, q)] = x_pad[n, c, p s + i d, q s + j d] of every image n, copied out of one
+    strided view, in the layout ``batch_innermost(out_hw)`` picks: (groups, C/g kh kw, Ho Wo N) or
+    (N, groups, C/g kh kw, Ho Wo).
+    """
     n, c = x.shape[:2]
+    k = (c // groups) * kernel[0] * kernel[1]
+    if batch_innermost(out_hw):
+        xp = _batch_last(x, padding)
+        sc, sh, sw, sn = xp.strides
+        view = as_strided(xp, (c, kernel[0], kernel[1], out_hw[0], out_hw[1], n),
+                          (sc, sh * dilation[0], sw * dilation[1], sh * stride[0], sw * stride[1], sn), writeable=False)
+        return view.reshape(groups, k, out_hw[0] * out_hw[1] * n)
+    xp = _pad(x, padding)
     sn, sc, sh, sw = xp.strides
     view = as_strided(xp, (n, c, kernel[0], kernel[1], out_hw[0], out_hw[1]),
                       (sn, sc, sh * dilation[0], sw * dilation[1], sh * stride[0], sw * stride[1]), writeable=False)
-    return view.reshape(n, groups, (c // groups) * kernel[0] * kernel[1], out_hw[0] * out_hw[1])
+    return view.reshape(n, groups, k, out_hw[0] * out_hw[1])
+
+
+def _blocks(total: int, target: int = 4096) -> int:
+    """Into how many equal blocks of about ``target`` columns to cut a GEMM's long axis of ``total`` columns.
+
+    OpenBLAS is slow on thin GEMMs whose long axis (Ho Wo N, up to 10^5) is huge next to the others (O, C kh kw
+    below ~30); a batch of blocks runs several times faster. 1 when the axis is short or has no fitting divisor.
+    """
+    if total <= 4 * target:
+        return 1
+    for blocks in range(-(-total // target), total // (target // 4) + 1):
+        if total % blocks == 0:
+            return blocks
+    return 1
+
+
+def _gemm_wide(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a (G, M, K) @ b (G, K, T) -> (G, M, T), computed as a batch of column blocks written in place."""
+    (g, m, k), t = a.shape, b.shape[2]
+    nb = _blocks(t)
+    if nb == 1:
+        return np.matmul(a, b)
+    out = np.empty((g, m, t), dtype=np.result_type(a, b))
+    np.matmul(a[:, None], b.reshape(g, k, nb, t // nb).transpose(0, 2, 1, 3),
+              out=out.reshape(g, m, nb, t // nb).transpose(0, 2, 1, 3))
+    return out
+
+
+def _gemm_reduce(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a (G, M, T) @ b (G, K, T)^T -> (G, M, K), the long axis T summed block by block."""
+    (g, m, t), k = a.shape, b.shape[1]
+    nb = _blocks(t)
+    if nb == 1:
+        return np.matmul(a, b.transpose(0, 2, 1))
+    blocks = np.matmul(a.reshape(g, m, nb, t // nb).transpose(0, 2, 1, 3),
+                       b.reshape(g, k, nb, t // nb).transpose(0, 2, 3, 1))  # (G, blocks, M, K)
+    return blocks.sum(axis=1)
 
 
 def col2im(cols: np.ndarray, input_shape, kernel, stride, padding, dilation, out_hw) -> np.ndarray:
@@ -48,13 +115,6 @@ def col2im(cols: np.ndarray, input_shape, kernel, stride, padding, dilation, out
             q = j * dilation[1]
             out[:, r:r + sh * (ho - 1) + 1:sh, q:q + sw * (wo - 1) + 1:sw] += cols[:, i, j]
     return out[:, ph:ph + h, pw:pw + w].transpose(3, 0, 1, 2).copy()
-
-
-def _batch_last(a: np.ndarray, groups: int) -> np.ndarray:
-    """(N, O, Ho, Wo) -> (groups, O/groups, Ho Wo N), the layout the input-gradient GEMM writes col2im's input in."""
-    # explicit sizes, never -1: NumPy cannot infer an axis of an empty array (N = 0 or O = 0)
-    return np.ascontiguousarray(a.transpose(1, 2, 3, 0)).reshape(groups, a.shape[1] // groups,
-                                                                  a.shape[0] * a.shape[2] * a.shape[3])
 
 
 def conv_output_hw(op: str, shape, kernel, stride, padding, dilation) -> tuple[int, int]:
@@ -87,8 +147,11 @@ class Conv2d(Function):
         cols = im2col(x, kernel, stride, padding, dilation, groups, out_hw)
         if ctx.needs_input_grad[1]:
             ctx.save_for_backward(cols)
-        out = np.matmul(w.reshape(groups, w.shape[0] // groups, cols.shape[2]), cols)  # (g, O/g, K) @ (N, g, K, P)
-        return out.reshape(x.shape[0], w.shape[0], *out_hw)
+        wg = w.reshape(groups, w.shape[0] // groups, cols.shape[-2])  # (g, O/g, K); K is second to last in both layouts
+        if not batch_innermost(out_hw):
+            return np.matmul(wg, cols).reshape(x.shape[0], w.shape[0], *out_hw)  # @ (N, g, K, Ho Wo)
+        out = _gemm_wide(wg, cols)  # @ (g, K, Ho Wo N) -> (g, O/g, Ho Wo N)
+        return np.ascontiguousarray(out.reshape(w.shape[0], *out_hw, x.shape[0]).transpose(3, 0, 1, 2))
 
     def vjp(ctx, g):
         x, w = ctx.inputs
@@ -110,8 +173,10 @@ class Conv2dInputGrad(Function):
     def forward(ctx, g, w, input_shape, stride, padding, dilation, groups):
         n, o, ho, wo = g.shape
         kh, kw = w.shape[2:]
+        # explicit sizes, never -1: NumPy cannot infer an axis of an empty array (N = 0 or O = 0)
         wg = w.reshape(groups, o // groups, w.shape[1] * kh * kw)  # (g, O/g, C/g kh kw)
-        dcols = np.matmul(wg.transpose(0, 2, 1), _batch_last(g, groups))  # (g, C/g kh kw, P N)
+        gt = _batch_last(g).reshape(groups, o // groups, ho * wo * n)  # (g, O/g, Ho Wo N)
+        dcols = np.matmul(wg.transpose(0, 2, 1), gt)  # (g, C/g kh kw, Ho Wo N)
         dcols = dcols.reshape(input_shape[1], kh, kw, ho, wo, n)
         return col2im(dcols, input_shape, (kh, kw), stride, padding, dilation, (ho, wo))
 
@@ -124,7 +189,7 @@ class Conv2dInputGrad(Function):
 
 
 class Conv2dWeightGrad(Function):
-    """dw = sum_n g[n] cols[n]^T: x (N, C, H, W), g (N, O, Ho, Wo) -> (O, C/g, kh, kw); a GEMM over the columns.
+    """dw = g cols^T: x (N, C, H, W), g (N, O, Ho, Wo) -> (O, C/g, kh, kw), a GEMM summing over N Ho Wo.
 
     dw[o, c, i, j] = sum_{n, p, q} g[n, o, p, q] x_pad[n, c, p s + i d, q s + j d] (input correlated with g).
     VJP with upstream v (O, C/g, kh, kw): (Conv2dInputGrad(g, v), conv(x, v)).
@@ -136,9 +201,12 @@ class Conv2dWeightGrad(Function):
         n, o = g.shape[:2]
         if cols is None:
             cols = im2col(x, weight_shape[2:], stride, padding, dilation, groups, g.shape[2:])
-        per_item = np.matmul(g.reshape(n, groups, o // groups, cols.shape[3]),  # (N, g, O/g, K)
-                             cols.transpose(0, 1, 3, 2))
-        dw = per_item.sum(axis=0)
+        p_out = g.shape[2] * g.shape[3]
+        if batch_innermost(g.shape[2:]):
+            gt = _batch_last(g).reshape(groups, o // groups, p_out * n)  # (g, O/g, Ho Wo N)
+            dw = _gemm_reduce(gt, cols)  # (g, O/g, Ho Wo N) @ (g, Ho Wo N, C/g kh kw)
+        else:  # one GEMM per image, (N, g, O/g, Ho Wo) @ (N, g, Ho Wo, C/g kh kw), summed over the batch
+            dw = np.matmul(g.reshape(n, groups, o // groups, p_out), cols.transpose(0, 1, 3, 2)).sum(axis=0)
         return dw.reshape(weight_shape)
 
     def vjp(ctx, v):
