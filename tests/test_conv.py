@@ -129,6 +129,30 @@ def test_second_order_gradients(case):
     assert gradgradcheck(lambda a, c: F.conv2d(a, c, **p), leaf(x), leaf(w))
 
 
+@settings(max_examples=6)
+@given(conv_case(max_side=4))
+def test_second_order_gradients_with_the_fused_bias(case):
+    """The bias is an input of the Conv2d primitive itself: first and second order through it, on Conv2d.apply."""
+    x, w, b, p = case
+    fn = lambda a, c, e: Conv2d.apply(a, c, e, **_pairs(p))  # noqa: E731
+    assert gradcheck(fn, leaf(x), leaf(w), leaf(b))
+    assert gradgradcheck(fn, leaf(x), leaf(w), leaf(b))
+
+
+def test_bias_is_one_node_and_its_gradient_sums_over_batch_and_pixels():
+    """Hand-derived: y = conv(x, w) + b, so dL/db[o] = sum_{n, p, q} g[n, o, p, q]."""
+    x, w = leaf(np.ones((2, 1, 3, 3))), leaf(np.ones((2, 1, 2, 2)))
+    b = leaf([10.0, -1.0])
+    y = F.conv2d(x, w, b)
+    assert type(y.grad_fn).__name__ == "Conv2d"  # no separate Reshape and Add nodes
+    np.testing.assert_array_equal(y.numpy()[:, 0], np.full((2, 2, 2), 14.0))  # 4 ones + 10
+    np.testing.assert_array_equal(y.numpy()[:, 1], np.full((2, 2, 2), 3.0))
+    g = np.arange(16.0).reshape(2, 2, 2, 2)
+    y.backward(g)
+    np.testing.assert_array_equal(b.grad.numpy(), [0 + 1 + 2 + 3 + 8 + 9 + 10 + 11, 4 + 5 + 6 + 7 + 12 + 13 + 14 + 15])
+    assert x.grad.shape == (2, 1, 3, 3) and w.grad.shape == (2, 1, 2, 2)
+
+
 @settings(max_examples=8)
 @given(conv_case(with_bias=False, max_side=5), st.integers(0, 2**16))
 def test_the_three_primitives_are_adjoint(case, seed):
@@ -307,6 +331,14 @@ def test_second_order_through_a_small_cnn():
     (lambda: F.conv2d(tg.randn(1, 1, 5, 5), tg.randn(1, 3, 3)), ValueError, r"weight must be 4-D"),
     (lambda: F.conv2d(tg.randn(1, 1, 5, 5), tg.randn(2, 1, 3, 3), tg.randn(3)), ValueError,
      r"bias must have shape \(2,\)"),
+    (lambda: F.conv2d(tg.randn(1, 1, 5, 5), tg.randn(2, 1, 3, 3), tg.randn(2, dtype=np.float64)), TypeError,
+     r"conv2d: input is float32 but bias is float64"),
+    (lambda: Conv2d.apply(tg.randn(1, 1, 5, 5), tg.randn(2, 1, 3, 3), tg.randn(2, 1), stride=(1, 1),
+                          padding=(0, 0), dilation=(1, 1), groups=1), ValueError,
+     r"conv2d: bias must have shape \(2,\)"),
+    (lambda: Conv2d.apply(tg.randn(1, 1, 5, 5), tg.randn(2, 1, 3, 3), tg.randn(2, dtype=np.float64),
+                          stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1), TypeError,
+     r"conv2d: input is float32 but bias"),
     (lambda: F.conv2d(tg.randn(1, 1, 5, 5), tg.randn(1, 1, 3, 3), padding="full"), ValueError, "'valid' or 'same'"),
     (lambda: F.conv2d(tg.randn(1, 1, 5, 5), tg.randn(1, 1, 3, 3), padding="same", stride=2), ValueError,
      "padding='same' needs stride 1"),

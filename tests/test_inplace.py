@@ -167,7 +167,8 @@ CASES: dict[type, tuple[list, object]] = {
     movement.Pad: ([(2, 3)], lambda a: a.pad(((1, 0), (0, 2)))),
     movement.Concatenate: ([(2, 3), (1, 3)], lambda a, b: tg.concatenate([a, b])),
     linalg.MatMul: ([(2, 3), (3, 4)], lambda a, b: a @ b),
-    conv.Conv2d: ([(2, 2, 5, 5), (3, 2, 3, 3)], lambda x, w: F.conv2d(x, w)),
+    linalg.Linear: ([(2, 3), (4, 3), (4,)], lambda x, w, b: F.linear(x, w, b)),
+    conv.Conv2d: ([(2, 2, 5, 5), (3, 2, 3, 3), (3,)], lambda x, w, b: F.conv2d(x, w, b)),
     conv.Conv2dInputGrad: ([(2, 3, 3, 3), (3, 2, 3, 3)],
                            lambda g, w: conv.Conv2dInputGrad.apply(g, w, input_shape=(2, 2, 5, 5), **CONV)),
     conv.Conv2dWeightGrad: ([(2, 2, 5, 5), (2, 3, 3, 3)],
@@ -258,7 +259,7 @@ def test_optimizer_step_between_forward_and_backward_is_refused():
     model(x).sum().backward()  # gradients exist, so step() changes the weights
     loss = model(x).sum()
     opt.step()
-    with pytest.raises(RuntimeError, match=r"MatMul: input 1 .* modified in place.*optimizer\.step"):
+    with pytest.raises(RuntimeError, match=r"Linear: input 1 .* modified in place.*optimizer\.step"):
         loss.backward()
 
 

@@ -363,12 +363,11 @@ def test_tutorial_cnn_backward_graph_has_the_expected_vjp_nodes():
 
     _, s = _seed_backward_structure()
     vjps = Counter(n.name for n in s.nodes if n.kind == "vjp")
-    # conv + bias add, relu, max-pool, flatten, 2 x (matmul, weight transpose, bias add), relu, cross-entropy
+    # conv (bias fused), relu, max-pool, flatten, 2 linear layers (x W^T + b, one node each), relu, cross-entropy
     # (log-softmax, then the fused negative log-likelihood with its mean)
-    assert vjps == Counter({"Conv2dBackward": 1, "MaxPool2dBackward": 1, "ReluBackward": 2, "MatMulBackward": 2,
-                            "PermuteBackward": 2, "AddBackward": 3, "ReshapeBackward": 2, "LogSoftmaxBackward": 1,
-                            "NLLLossBackward": 1})
-    assert len(s.nodes) == 22 and len(s.edges) == 21
+    assert vjps == Counter({"Conv2dBackward": 1, "MaxPool2dBackward": 1, "ReluBackward": 2, "LinearBackward": 2,
+                            "ReshapeBackward": 1, "LogSoftmaxBackward": 1, "NLLLossBackward": 1})
+    assert len(s.nodes) == 16 and len(s.edges) == 15
 
 
 def test_tutorial_cnn_backward_graph_reaches_every_parameter():
@@ -401,11 +400,10 @@ def cnn_loss(model_class):
 
 
 # cross_entropy = NLLLoss(LogSoftmax(z)) (the mean inside NLLLoss);
-# each Linear: Permute (W^T), MatMul, Add; the Conv2d: Conv2d, Reshape (bias to (1, C, 1, 1)), Add;
+# each nn.Linear is one Linear node (x W^T + b); the Conv2d one Conv2d node (its bias is an input of the primitive);
 # then two ReLUs, one MaxPool2d and the flatten's Reshape.
-SEED_VJPS = {"NLLLossBackward": 1, "LogSoftmaxBackward": 1,
-             "PermuteBackward": 2, "MatMulBackward": 2, "AddBackward": 3, "ReluBackward": 2,
-             "ReshapeBackward": 2, "MaxPool2dBackward": 1, "Conv2dBackward": 1}
+SEED_VJPS = {"NLLLossBackward": 1, "LogSoftmaxBackward": 1, "LinearBackward": 2, "ReluBackward": 2,
+             "ReshapeBackward": 1, "MaxPool2dBackward": 1, "Conv2dBackward": 1}
 
 
 def test_seed_cnn_backward_graph():
@@ -455,7 +453,7 @@ def test_lenet5_backward_graph_and_clusters():
     model, loss = cnn_loss(LeNet5)
     s = viz.graph_structure(loss, "backward", params=model)
     names = Counter(n.name for n in by_kind(s, "vjp"))
-    assert names["Conv2dBackward"] == 2 and names["MaxPool2dBackward"] == 2 and names["MatMulBackward"] == 3
+    assert names["Conv2dBackward"] == 2 and names["MaxPool2dBackward"] == 2 and names["LinearBackward"] == 3
     leaves = by_kind(s, "leaf")
     assert len(leaves) == 10 and {n.id for n in leaves} <= reachable(s, "n0")
     labels = Counter(c.label for c in s.clusters)

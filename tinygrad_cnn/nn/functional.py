@@ -14,6 +14,7 @@ import numpy as np
 from .._checks import as_bool, as_real, as_tensor, is_int
 from ..factories import generator
 from ..ops.conv import AvgPool2d, Conv2d, MaxPool2d
+from ..ops.linalg import Linear
 from ..ops.softmax import BinaryCrossEntropyWithLogits, LogSoftmax, NLLLoss
 from ..tensor import Tensor
 
@@ -86,16 +87,15 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntPai
     # kernel makes the dilation moot: clamp both, so that the strided views never see a stride too large for NumPy
     stride_ = tuple(max(1, min(s, n + 2 * p)) for s, n, p in zip(stride_, x.shape[2:], padding_))
     dilation_ = tuple(1 if k == 1 else d for d, k in zip(dilation_, weight.shape[2:]))
-    out = Conv2d.apply(x, weight, stride=stride_, padding=padding_, dilation=dilation_, groups=int(groups))
-    if bias is not None:
-        bias = _as_tensor(bias, "conv2d", "bias")
-        if bias.shape != (out_channels,):
-            raise ValueError(f"conv2d: bias must have shape ({out_channels},) for weight {weight.shape}, "
-                             f"got {bias.shape}")
-        if bias.dtype.kind == "f" and bias.dtype != out.dtype:
-            raise TypeError(f"conv2d: bias is {bias.dtype} but input and weight are {out.dtype}; convert it")
-        out = out + bias.reshape(1, out_channels, 1, 1)
-    return out
+    params = {"stride": stride_, "padding": padding_, "dilation": dilation_, "groups": int(groups)}
+    if bias is None:
+        return Conv2d.apply(x, weight, **params)
+    bias = _as_tensor(bias, "conv2d", "bias")
+    if bias.shape != (out_channels,):
+        raise ValueError(f"conv2d: bias must have shape ({out_channels},) for weight {weight.shape}, got {bias.shape}")
+    if bias.dtype != x.dtype:
+        raise TypeError(f"conv2d: input is {x.dtype} but bias is {bias.dtype}; convert one with .float()/.double()")
+    return Conv2d.apply(x, weight, bias, **params)  # the bias is added inside the primitive
 
 
 def max_pool2d(x: Tensor, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0,
@@ -149,25 +149,14 @@ def softmax(x: Tensor, axis: int = -1) -> Tensor:
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """x @ weight.T + bias: (..., in_features) with weight (out_features, in_features) -> (..., out_features)."""
-    x, weight = as_tensor("linear", "input", x), as_tensor("linear", "weight", weight)
-    if weight.ndim != 2:
-        raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got {weight.shape}")
-    if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
-        raise ValueError(f"linear: input {x.shape} has {x.shape[-1] if x.ndim else 0} features but weight "
-                         f"{weight.shape} expects {weight.shape[1]}; flatten the input or fix in_features")
-    if x.dtype.kind == weight.dtype.kind == "f" and x.dtype != weight.dtype:
-        raise TypeError(f"linear: input is {x.dtype} but weight is {weight.dtype}; convert one with "
-                        ".float()/.double()")
-    out = x @ weight.transpose(0, 1)
-    if bias is not None:
-        bias = as_tensor("linear", "bias", bias)
-        if bias.shape != (weight.shape[0],):
-            raise ValueError(f"linear: bias must have shape ({weight.shape[0]},), got {bias.shape}")
-        if bias.dtype.kind == out.dtype.kind == "f" and bias.dtype != out.dtype:
-            raise TypeError(f"linear: bias is {bias.dtype} but the product is {out.dtype}; convert it")
-        out = out + bias
-    return out
+    """x @ weight.T + bias: (..., in_features) with weight (out_features, in_features) -> (..., out_features).
+
+    One primitive (``ops.linalg.Linear``): a GEMM with the bias added in place.
+    """
+    x, weight = _as_tensor(x, "linear", "input"), _as_tensor(weight, "linear", "weight")
+    if bias is None:
+        return Linear.apply(x, weight)
+    return Linear.apply(x, weight, _as_tensor(bias, "linear", "bias"))
 
 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:

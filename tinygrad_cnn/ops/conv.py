@@ -134,14 +134,25 @@ def conv_output_hw(op: str, shape, kernel, stride, padding, dilation) -> tuple[i
     return out[0], out[1]
 
 
-class Conv2d(Function):
-    """y = conv(x, w): x (N, C, H, W), w (O, C/g, kh, kw) -> y (N, O, Ho, Wo), cross-correlation as PyTorch.
+def _check_bias(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> None:
+    if b.shape != (w.shape[0],):
+        raise ValueError(f"conv2d: bias must have shape ({w.shape[0]},) (one per output channel of weight "
+                         f"{w.shape}), got {b.shape}")
+    if b.dtype != x.dtype:
+        raise TypeError(f"conv2d: input is {x.dtype} but bias is {b.dtype}; convert one with .float()/.double()")
 
-    y[n, o, p, q] = sum_{c, i, j} w[o, c, i, j] x_pad[n, c + g(o) C/g, p s + i d, q s + j d].
-    VJP: (Conv2dInputGrad(g, w), Conv2dWeightGrad(x, g)), the weight gradient reusing the forward's columns.
+
+class Conv2d(Function):
+    """y = conv(x, w) + b: x (N, C, H, W), w (O, C/g, kh, kw), optional b (O,) -> y (N, O, Ho, Wo), as PyTorch.
+
+    y[n, o, p, q] = b[o] + sum_{c, i, j} w[o, c, i, j] x_pad[n, c + g(o) C/g, p s + i d, q s + j d]; the bias is
+    added into the GEMM's output in place. VJP: (Conv2dInputGrad(g, w), Conv2dWeightGrad(x, g), g.sum((0, 2, 3))),
+    the weight gradient reusing the forward's columns.
     """
 
-    def forward(ctx, x, w, stride, padding, dilation, groups):
+    def forward(ctx, x, w, *bias, stride, padding, dilation, groups):
+        if bias:
+            _check_bias(x, w, bias[0])
         kernel = w.shape[2:]
         out_hw = conv_output_hw("conv2d", x.shape, kernel, stride, padding, dilation)
         cols = im2col(x, kernel, stride, padding, dilation, groups, out_hw)
@@ -149,18 +160,25 @@ class Conv2d(Function):
             ctx.save_for_backward(cols)
         wg = w.reshape(groups, w.shape[0] // groups, cols.shape[-2])  # (g, O/g, K); K is second to last in both layouts
         if not batch_innermost(out_hw):
-            return np.matmul(wg, cols).reshape(x.shape[0], w.shape[0], *out_hw)  # @ (N, g, K, Ho Wo)
+            out = np.matmul(wg, cols).reshape(x.shape[0], w.shape[0], *out_hw)  # @ (N, g, K, Ho Wo)
+            if bias:
+                out += bias[0].reshape(1, -1, 1, 1)
+            return out
         out = _gemm_wide(wg, cols)  # @ (g, K, Ho Wo N) -> (g, O/g, Ho Wo N)
+        if bias:
+            rows = out.reshape(w.shape[0], -1)  # a view: the GEMM's output is contiguous
+            rows += bias[0][:, None]
         return np.ascontiguousarray(out.reshape(w.shape[0], *out_hw, x.shape[0]).transpose(3, 0, 1, 2))
 
     def vjp(ctx, g):
-        x, w = ctx.inputs
+        x, w = ctx.inputs[:2]
         p = ctx.params
-        gx = Conv2dInputGrad.apply(g, w, input_shape=x.shape, **p) if ctx.needs_input_grad[0] else None
-        gw = None
-        if ctx.needs_input_grad[1]:
-            gw = Conv2dWeightGrad.apply(x, g, weight_shape=w.shape, cols=ctx.saved[0], **p)
-        return gx, gw
+        need = ctx.needs_input_grad
+        gx = Conv2dInputGrad.apply(g, w, input_shape=x.shape, **p) if need[0] else None
+        gw = Conv2dWeightGrad.apply(x, g, weight_shape=w.shape, cols=ctx.saved[0], **p) if need[1] else None
+        if len(need) == 2:
+            return gx, gw
+        return gx, gw, (g.sum(axis=(0, 2, 3)) if need[2] else None)
 
 
 class Conv2dInputGrad(Function):

@@ -52,3 +52,47 @@ class MatMul(Function):
         ga = unbroadcast(g2 @ b2.transpose(-1, -2), a2.shape).reshape(a.shape) if need_a else None
         gb = unbroadcast(a2.transpose(-1, -2) @ g2, b2.shape).reshape(b.shape) if need_b else None
         return ga, gb
+
+
+def _linear_check(x: np.ndarray, w: np.ndarray, bias: tuple) -> None:
+    if w.ndim != 2:
+        raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape {w.shape}")
+    if x.ndim == 0 or x.shape[-1] != w.shape[1]:
+        raise ValueError(f"linear: input {x.shape} has {x.shape[-1] if x.ndim else 0} features but weight {w.shape} "
+                         f"expects {w.shape[1]}; flatten the input or fix in_features")
+    if bias and bias[0].shape != (w.shape[0],):
+        raise ValueError(f"linear: bias must have shape ({w.shape[0]},) for weight {w.shape}, got {bias[0].shape}")
+    for name, a in (("weight", w), ("bias", bias[0] if bias else w)):
+        if a.dtype != x.dtype or x.dtype.kind != "f":
+            raise TypeError(f"linear: input is {x.dtype} but {name} is {a.dtype}; both must be the same float dtype "
+                            "(convert with .float()/.double())")
+
+
+class Linear(Function):
+    """y = x @ w^T + b in one node: x (..., I), w (O, I), optional b (O,) -> y (..., O).
+
+    Forward: one GEMM over the rows of x flattened to (M, I), the bias added in place.
+    VJP: gx = g @ w, gw = g2^T @ x2, gb = sum of g2 over rows, where g2 (M, O) and x2 (M, I) are g and x with
+    their leading axes flattened. Written with MatMul, Permute, Reshape and Sum, so it is differentiable again.
+    """
+
+    def forward(ctx, x, w, *bias):
+        _linear_check(x, w, bias)
+        rows = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
+        out = np.matmul(rows, w.T)
+        if bias:
+            out += bias[0]
+        return out.reshape(*x.shape[:-1], w.shape[0]) if x.ndim != 2 else out
+
+    def vjp(ctx, g):
+        x, w = ctx.inputs[:2]
+        need = ctx.needs_input_grad
+        gx = g @ w if need[0] else None
+        g2 = g.reshape(-1, w.shape[0]) if g.ndim != 2 else g
+        gw = None
+        if need[1]:
+            x2 = x.reshape(-1, w.shape[1]) if x.ndim != 2 else x
+            gw = g2.transpose(0, 1) @ x2
+        if len(need) == 2:
+            return gx, gw
+        return gx, gw, (g2.sum(axis=0) if need[2] else None)
