@@ -864,14 +864,8 @@ def spec_pair(value, minimum) -> tuple[int, int]:
 
 
 def spec_image(x, dtype_kinds="f") -> np.ndarray:
-    a = x.data if isinstance(x, tg.Tensor) else x
-    try:
-        a = np.asarray(a)
-    except (ValueError, TypeError):
-        raise Invalid(TYPE) from None
-    need(a.dtype.kind in "biuf", TYPE)
-    if not isinstance(x, (tg.Tensor, np.ndarray)) and a.dtype.kind == "f":
-        a = a.astype(np.float32)
+    """An NCHW batch: numeric, 4-D, of one of ``dtype_kinds``."""
+    a = spec_input(x)
     need(a.ndim == 4, RANK)
     need(a.dtype.kind in dtype_kinds, DTYPE)
     return a
