@@ -31,10 +31,6 @@ def _pair(op: str, name: str, value: IntPair, minimum: int) -> tuple[int, int]:
     return int(pair[0]), int(pair[1])
 
 
-def _as_tensor(x, op: str, name: str) -> Tensor:
-    return as_tensor(op, name, x)
-
-
 def _image_batch(op: str, x: Tensor) -> None:
     if x.ndim != 4:
         hint = " (add the batch axis with x.unsqueeze(0))" if x.ndim == 3 else ""
@@ -51,7 +47,7 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntPai
     Ho = floor((H + 2 padding - dilation (kH - 1) - 1) / stride) + 1. ``padding='same'`` keeps H and W
     (stride 1 only; an odd total padding puts the extra row and column at the bottom and right).
     """
-    x, weight = _as_tensor(x, "conv2d", "input"), _as_tensor(weight, "conv2d", "weight")
+    x, weight = as_tensor("conv2d", "input", x), as_tensor("conv2d", "weight", weight)
     _image_batch("conv2d", x)
     if weight.ndim != 4 or 0 in weight.shape[2:]:
         raise ValueError(f"conv2d: weight must be 4-D (out_channels, in_channels/groups, kH, kW) with kH, kW >= 1, "
@@ -90,7 +86,7 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntPai
     params = {"stride": stride_, "padding": padding_, "dilation": dilation_, "groups": int(groups)}
     if bias is None:
         return Conv2d.apply(x, weight, **params)
-    bias = _as_tensor(bias, "conv2d", "bias")
+    bias = as_tensor("conv2d", "bias", bias)
     if bias.shape != (out_channels,):
         raise ValueError(f"conv2d: bias must have shape ({out_channels},) for weight {weight.shape}, got {bias.shape}")
     if bias.dtype != x.dtype:
@@ -104,7 +100,7 @@ def max_pool2d(x: Tensor, kernel_size: IntPair, stride: IntPair | None = None, p
 
     The gradient of each window goes to its first maximum in row-major order.
     """
-    x = _as_tensor(x, "max_pool2d", "input")
+    x = as_tensor("max_pool2d", "input", x)
     _image_batch("max_pool2d", x)
     kernel = _pair("max_pool2d", "kernel_size", kernel_size, 1)
     return MaxPool2d.apply(x, kernel_size=kernel,
@@ -115,7 +111,7 @@ def max_pool2d(x: Tensor, kernel_size: IntPair, stride: IntPair | None = None, p
 
 def avg_pool2d(x: Tensor, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0) -> Tensor:
     """Mean over kH x kW windows (zero padding counts): (N, C, H, W) -> (N, C, Ho, Wo)."""
-    x = _as_tensor(x, "avg_pool2d", "input")
+    x = as_tensor("avg_pool2d", "input", x)
     _image_batch("avg_pool2d", x)
     kernel = _pair("avg_pool2d", "kernel_size", kernel_size, 1)
     return AvgPool2d.apply(x, kernel_size=kernel,
@@ -153,10 +149,10 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
     One primitive (``ops.linalg.Linear``): a GEMM with the bias added in place.
     """
-    x, weight = _as_tensor(x, "linear", "input"), _as_tensor(weight, "linear", "weight")
+    x, weight = as_tensor("linear", "input", x), as_tensor("linear", "weight", weight)
     if bias is None:
         return Linear.apply(x, weight)
-    return Linear.apply(x, weight, _as_tensor(bias, "linear", "bias"))
+    return Linear.apply(x, weight, as_tensor("linear", "bias", bias))
 
 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
@@ -227,7 +223,7 @@ def _raw_target(op: str, target) -> np.ndarray:
 
 def _target_like(op: str, x: Tensor, target) -> Tensor:
     """``target`` as a Tensor of x's shape and dtype; a target that needs no grad is cast, one that does must match."""
-    t = _as_tensor(target, op, "target")
+    t = as_tensor(op, "target", target)
     if t.shape != x.shape:
         raise ValueError(f"{op}: input {x.shape} and target {t.shape} must have the same shape")
     if t.dtype != x.dtype:
@@ -242,7 +238,7 @@ def nll_loss(log_probs: Tensor, target, reduction: Reduction = "mean") -> Tensor
 
     Gradient with respect to log_probs: -onehot(target), divided by N for 'mean'.
     """
-    log_probs = _as_tensor(log_probs, "nll_loss", "input")
+    log_probs = as_tensor("nll_loss", "input", log_probs)
     _logits_2d("nll_loss", log_probs)
     _check_reduction("nll_loss", reduction)
     target = _class_targets("nll_loss", target, *log_probs.shape)
@@ -255,7 +251,7 @@ def cross_entropy(logits: Tensor, target, reduction: Reduction = "mean", label_s
     q is the one-hot row of an integer target (N,), or given class probabilities (N, C); label smoothing e uses
     (1 - e) q + e / C. Gradient with respect to the logits: softmax(logits) - q, divided by N for 'mean'.
     """
-    logits = _as_tensor(logits, "cross_entropy", "input")
+    logits = as_tensor("cross_entropy", "input", logits)
     _logits_2d("cross_entropy", logits)
     _check_reduction("cross_entropy", reduction)
     if not 0.0 <= as_real("cross_entropy", "label_smoothing", label_smoothing) <= 1.0:
@@ -263,7 +259,7 @@ def cross_entropy(logits: Tensor, target, reduction: Reduction = "mean", label_s
     n, c = logits.shape
     log_probs = LogSoftmax.apply(logits, axis=1)
     if _raw_target("cross_entropy", target).ndim == 2:  # class probabilities
-        probs = _as_tensor(target, "cross_entropy", "target")
+        probs = as_tensor("cross_entropy", "target", target)
         if probs.dtype.kind != "f":
             raise TypeError(f"cross_entropy: class probabilities must be floats, got dtype {probs.dtype}; pass "
                             f"integer class indices of shape ({n},) instead")
@@ -278,7 +274,7 @@ def binary_cross_entropy(p: Tensor, target, reduction: Reduction = "mean") -> Te
 
     With p = sigmoid(x) the gradient with respect to x is p - y (see binary_cross_entropy_with_logits).
     """
-    p = _as_tensor(p, "binary_cross_entropy", "input")
+    p = as_tensor("binary_cross_entropy", "input", p)
     _check_reduction("binary_cross_entropy", reduction)
     if p.dtype.kind != "f":
         raise TypeError(f"binary_cross_entropy: input has dtype {p.dtype}; pass float probabilities")
@@ -294,7 +290,7 @@ def binary_cross_entropy(p: Tensor, target, reduction: Reduction = "mean") -> Te
 
 def binary_cross_entropy_with_logits(logits: Tensor, target, reduction: Reduction = "mean") -> Tensor:
     """binary_cross_entropy(sigmoid(x), y) computed stably from the logits x, reduced.  d/dx = sigmoid(x) - y."""
-    logits = _as_tensor(logits, "binary_cross_entropy_with_logits", "input")
+    logits = as_tensor("binary_cross_entropy_with_logits", "input", logits)
     _check_reduction("binary_cross_entropy_with_logits", reduction)
     if logits.dtype.kind != "f":
         raise TypeError(f"binary_cross_entropy_with_logits: input has dtype {logits.dtype}; pass float logits")
@@ -304,7 +300,7 @@ def binary_cross_entropy_with_logits(logits: Tensor, target, reduction: Reductio
 
 def mse_loss(input: Tensor, target, reduction: Reduction = "mean") -> Tensor:
     """(input - target)^2, reduced.  d/d input = 2 (input - target), divided by the element count for 'mean'."""
-    input = _as_tensor(input, "mse_loss", "input")
+    input = as_tensor("mse_loss", "input", input)
     _check_reduction("mse_loss", reduction)
     if input.dtype.kind != "f":
         raise TypeError(f"mse_loss: input has dtype {input.dtype}; convert it with .float()")
