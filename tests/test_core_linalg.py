@@ -180,9 +180,20 @@ def test_linear_is_one_node_and_keeps_float32():
      r"linear: input is float32 but weight is float64"),
     (lambda: Linear.apply(tg.randn(2, 3), tg.randn(4, 3), tg.randn(4, dtype=np.float64)), TypeError,
      r"linear: input is float32 but bias is float64"),
-    (lambda: F.linear(tg.Tensor(np.ones((2, 3), np.int64)), tg.randn(4, 3)), TypeError, r"linear: input is int64"),
+    (lambda: Linear.apply(tg.Tensor(np.ones((2, 3), np.int64)), tg.randn(4, 3)), TypeError, r"linear: input is int64"),
     (lambda: F.linear(tg.randn(2, 3), tg.randn(4, 2)), ValueError, r"linear: input \(2, 3\) has 3 features"),
 ])
 def test_linear_bad_input_is_named(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+def test_linear_promotes_an_integer_input_to_the_weight_dtype():
+    """As arithmetic does (an integer tensor meeting a float one becomes that float), and as x @ w.T did before the
+    fused primitive: the dev fuzz profile caught the regression."""
+    x = tg.Tensor(np.array([[1, 2]]))
+    w = tg.Tensor(np.array([[0.5, 1.0]], dtype=np.float32), requires_grad=True)
+    y = F.linear(x, w)
+    assert y.dtype == np.float32 and y.item() == 2.5
+    y.sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), [[1.0, 2.0]])

@@ -150,6 +150,8 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     One primitive (``ops.linalg.Linear``): a GEMM with the bias added in place.
     """
     x, weight = as_tensor("linear", "input", x), as_tensor("linear", "weight", weight)
+    if x.dtype.kind in "biu" and weight.dtype.kind == "f":  # the promotion rule of arithmetic: ints become floats
+        x = x.astype(weight.dtype)
     if bias is None:
         return Linear.apply(x, weight)
     return Linear.apply(x, weight, as_tensor("linear", "bias", bias))
