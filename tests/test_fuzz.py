@@ -577,12 +577,7 @@ def test_clip(x, low, high):
                       st.sampled_from(JUNK + [[True, False], np.array([True])])), a=OPERAND, b=OPERAND)
 def test_where(cond, a, b):
     def spec():
-        c = cond.data if isinstance(cond, tg.Tensor) else cond
-        try:
-            c = np.asarray(c)
-        except (ValueError, TypeError):
-            raise Invalid(TYPE) from None
-        need(c.dtype.kind in "biuf", TYPE)
+        c = spec_input(cond)
         if isinstance(a, tg.Tensor):  # promote's rule: the first tensor sets the dtype, else b becomes the tensor
             av, bv = spec_binary("where", a.data, b)
         else:
@@ -830,15 +825,7 @@ def test_concatenate_and_stack(name, seq, axis):
         need(isinstance(seq, (list, tuple)), TYPE)
         arrays = []
         for item in seq:
-            a = item.data if isinstance(item, tg.Tensor) else item
-            try:
-                a = np.asarray(a)
-            except (ValueError, TypeError):
-                raise Invalid(TYPE) from None
-            need(a.dtype.kind in "biuf", TYPE)
-            if not isinstance(item, tg.Tensor) and a.dtype.kind == "f":
-                a = a.astype(np.float32)
-            arrays.append(a)
+            arrays.append(spec_input(item, cast_arrays=True))
         need(arrays, SIZE)
         if name == "stack":
             need(len({a.shape for a in arrays}) == 1, SHAPE)
@@ -983,14 +970,16 @@ def test_pools(name, x, kernel, stride, padding, dilation):
 ANY_INPUT = st.one_of(tensors(max_dims=3), tensors(max_dims=3), st.sampled_from(JUNK + [[1.0, 2.0], 10**30]))
 
 
-def spec_input(x, kinds="biuf") -> np.ndarray:
+def spec_input(x, kinds="biuf", cast_arrays: bool = False) -> np.ndarray:
+    """x as the array an op sees: numeric, Python floats as float32 (NumPy float arrays too with ``cast_arrays``)."""
     a = x.data if isinstance(x, tg.Tensor) else x
     try:
         a = np.asarray(a)
     except (ValueError, TypeError):
         raise Invalid(TYPE) from None
     need(a.dtype.kind in "biuf", TYPE)
-    if not isinstance(x, (tg.Tensor, np.ndarray)) and a.dtype.kind == "f":
+    uncast = (tg.Tensor,) if cast_arrays else (tg.Tensor, np.ndarray)
+    if not isinstance(x, uncast) and a.dtype.kind == "f":
         a = a.astype(np.float32)
     need(a.dtype.kind in kinds, DTYPE)
     return a
