@@ -1,51 +1,27 @@
-"""conv2d and its two adjoint primitives (Conv2dInputGrad, Conv2dWeightGrad).
+"""conv2d and its two adjoint primitives (Conv2dInputGrad, Conv2dWeightGrad): what the op table does not generate.
 
-Values against a loop reference written here, the output-shape law, first and second (and third) order gradients
-against float64 finite differences over generated N, C, H, W, kernel, stride, padding, dilation and groups, the
-adjoint identities that tie the three primitives together, the worked cases and bad input.
+The op table (tests/optable/conv.py) checks values against the loop references of tests/references.py and first and
+second order gradients over generated N, C, H, W, kernel, stride, padding, dilation and groups, for F.conv2d and
+each primitive. Here: the output-shape law on larger geometries, int and 'same'/'valid' arguments, third order, the
+adjoint identities that tie the three primitives together, the column layouts and blocked GEMMs, the worked cases
+and bad input.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import leaf
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from references import conv_reference, conv_weight_grad_reference
 
 import tinygrad_cnn as tg
 from tinygrad_cnn.nn import functional as F
-from tinygrad_cnn.ops import conv as conv_ops
 from tinygrad_cnn.ops.conv import Conv2d, Conv2dInputGrad, Conv2dWeightGrad
+from tinygrad_cnn.ops.kernels import columns, gemm
 from tinygrad_cnn.testing import gradcheck, gradgradcheck
 from tinygrad_cnn.testing import strategies as S
-
-
-def leaf(a) -> tg.Tensor:
-    return tg.Tensor(np.asarray(a, dtype=np.float64), requires_grad=True)
-
-
-def conv_reference(x, w, b, stride, padding, dilation, groups):
-    """Direct loops over every output element: y[n, o, p, q] = b[o] + sum w[o, c, i, j] x_pad[n, c', ...]."""
-    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
-    n, _, h, wd = x.shape
-    o, cg, kh, kw = w.shape
-    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-    ho = S.conv_output_size(h, kh, sh, ph, dh)
-    wo = S.conv_output_size(wd, kw, sw, pw, dw)
-    out = np.zeros((n, o, ho, wo))
-    per_group = o // groups
-    for ni in range(n):
-        for oi in range(o):
-            first = (oi // per_group) * cg
-            for p in range(ho):
-                for q in range(wo):
-                    total = b[oi] if b is not None else 0.0
-                    for c in range(cg):
-                        for i in range(kh):
-                            for j in range(kw):
-                                total += w[oi, c, i, j] * xp[ni, first + c, p * sh + i * dh, q * sw + j * dw]
-                    out[ni, oi, p, q] = total
-    return out
 
 
 def params_of(args: dict) -> dict:
@@ -62,18 +38,6 @@ def conv_case(draw, with_bias=True, **limits):
 
 
 # ---- forward ------------------------------------------------------------------------------------------------------
-@settings(max_examples=30)
-@given(conv_case())
-def test_forward_matches_loops_and_the_shape_law(case):
-    x, w, b, p = case
-    out = F.conv2d(tg.Tensor(x), tg.Tensor(w), tg.Tensor(b), **p).numpy()
-    (n, _, h, wd), (o, _, kh, kw) = x.shape, w.shape
-    expected_shape = (n, o, S.conv_output_size(h, kh, p["stride"][0], p["padding"][0], p["dilation"][0]),
-                      S.conv_output_size(wd, kw, p["stride"][1], p["padding"][1], p["dilation"][1]))
-    assert out.shape == expected_shape
-    assert np.allclose(out, conv_reference(x, w, b, **p))
-
-
 @settings(max_examples=40)
 @given(S.conv2d_args(max_kernel=5, max_stride=3, max_padding=3, max_dilation=3, max_side=12))
 def test_output_shape_law(args):
@@ -115,30 +79,6 @@ def test_same_and_valid_padding():
 
 
 # ---- gradients ----------------------------------------------------------------------------------------------------
-@settings(max_examples=20)
-@given(conv_case(max_side=5))
-def test_first_order_gradients(case):
-    x, w, b, p = case
-    assert gradcheck(lambda a, c, e: F.conv2d(a, c, e, **p), leaf(x), leaf(w), leaf(b))
-
-
-@settings(max_examples=6)
-@given(conv_case(with_bias=False, max_side=4))
-def test_second_order_gradients(case):
-    x, w, _, p = case
-    assert gradgradcheck(lambda a, c: F.conv2d(a, c, **p), leaf(x), leaf(w))
-
-
-@settings(max_examples=6)
-@given(conv_case(max_side=4))
-def test_second_order_gradients_with_the_fused_bias(case):
-    """The bias is an input of the Conv2d primitive itself: first and second order through it, on Conv2d.apply."""
-    x, w, b, p = case
-    fn = lambda a, c, e: Conv2d.apply(a, c, e, **_pairs(p))  # noqa: E731
-    assert gradcheck(fn, leaf(x), leaf(w), leaf(b))
-    assert gradgradcheck(fn, leaf(x), leaf(w), leaf(b))
-
-
 def test_bias_is_one_node_and_its_gradient_sums_over_batch_and_pixels():
     """Hand-derived: y = conv(x, w) + b, so dL/db[o] = sum_{n, p, q} g[n, o, p, q]."""
     x, w = leaf(np.ones((2, 1, 3, 3))), leaf(np.ones((2, 1, 2, 2)))
@@ -170,19 +110,6 @@ def _pairs(p: dict) -> dict:
     return {k: (tuple(v) if k != "groups" else v) for k, v in p.items()}
 
 
-@settings(max_examples=6)
-@given(conv_case(with_bias=False, max_side=4))
-def test_adjoint_primitives_are_differentiable(case):
-    x, w, _, p = case
-    q = _pairs(p)
-    g = np.random.default_rng(0).standard_normal(F.conv2d(tg.Tensor(x), tg.Tensor(w), **p).shape)
-    input_grad = lambda gg, ww: Conv2dInputGrad.apply(gg, ww, input_shape=x.shape, **q)  # noqa: E731
-    weight_grad = lambda xx, gg: Conv2dWeightGrad.apply(xx, gg, weight_shape=w.shape, **q)  # noqa: E731
-    assert gradcheck(input_grad, leaf(g), leaf(w)) and gradcheck(weight_grad, leaf(x), leaf(g))
-    assert gradgradcheck(input_grad, leaf(g), leaf(w), fast=True)
-    assert gradgradcheck(weight_grad, leaf(x), leaf(g), fast=True)
-
-
 def test_third_order_through_conv():
     rng = np.random.default_rng(2)
     x, w = leaf(rng.standard_normal((1, 2, 5, 5))), leaf(rng.standard_normal((2, 1, 3, 3)))
@@ -199,7 +126,7 @@ def test_weight_gradient_reuses_the_forward_columns_and_keeps_no_buffer():
     w = leaf(rng.standard_normal((4, 3, 3, 3)))
     u = rng.standard_normal((2, 4, 4, 4))
     F.conv2d(tg.Tensor(x), w).backward(u)  # input needs no grad: only the weight GEMM on the saved columns
-    expected = conv_reference_weight_grad(x, u, (3, 3))
+    expected = conv_weight_grad_reference(x, u, (4, 3, 3, 3), (1, 1), (0, 0), (1, 1), 1)
     assert np.allclose(w.grad.numpy(), expected)
     xg = leaf(x)
     (gw,) = tg.grad((F.conv2d(xg, w).tanh()).sum(), [w], create_graph=True)
@@ -209,20 +136,13 @@ def test_weight_gradient_reuses_the_forward_columns_and_keeps_no_buffer():
     assert node is not None and "cols" not in node.params, "a recorded node must not hold the im2col buffer"
 
 
-def conv_reference_weight_grad(x, u, kernel):
-    kh, kw = kernel
-    ho, wo = u.shape[2:]
-    return np.array([[[[np.sum(u[:, o] * x[:, c, i:i + ho, j:j + wo]) for j in range(kw)] for i in range(kh)]
-                      for c in range(x.shape[1])] for o in range(u.shape[1])])
-
-
 # ---- the two column layouts and the blocked GEMMs -------------------------------------------------------------------
 @pytest.mark.parametrize("batch_innermost", [True, False])
 @pytest.mark.parametrize("stride, padding, dilation, groups", [(1, 0, 1, 1), (2, 1, 1, 2), (1, 2, 2, 1)])
 def test_both_column_layouts_give_the_same_values_and_gradients(monkeypatch, batch_innermost, stride, padding,
                                                                  dilation, groups):
     """Each layout is normally picked by image size; forced here so that small cases exercise both."""
-    monkeypatch.setattr(conv_ops, "batch_innermost", lambda out_hw: batch_innermost)
+    monkeypatch.setattr(columns, "batch_innermost", lambda out_hw: batch_innermost)
     rng = np.random.default_rng(4)
     x, w, b = rng.standard_normal((3, 4, 7, 6)), rng.standard_normal((6, 4 // groups, 3, 2)), rng.standard_normal(6)
     p = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
@@ -240,8 +160,8 @@ def test_both_column_layouts_give_the_same_values_and_gradients(monkeypatch, bat
 def test_blocked_gemms_equal_one_gemm(t):
     rng = np.random.default_rng(5)
     a, b, c = rng.standard_normal((2, 3, 5)), rng.standard_normal((2, 5, t)), rng.standard_normal((2, 4, t))
-    assert np.allclose(conv_ops._gemm_wide(a, b), np.matmul(a, b))
-    assert np.allclose(conv_ops._gemm_reduce(c, b), np.matmul(c, b.transpose(0, 2, 1)))
+    assert np.allclose(gemm._gemm_wide(a, b), np.matmul(a, b))
+    assert np.allclose(gemm._gemm_reduce(c, b), np.matmul(c, b.transpose(0, 2, 1)))
 
 
 # ---- the worked cases ---------------------------------------------------------------------------------------------

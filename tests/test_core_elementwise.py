@@ -1,5 +1,6 @@
-"""Elementwise primitives (tinygrad_cnn/ops/elementwise.py): property tests through gradcheck and gradgradcheck
-on generated broadcasting shapes and values kept away from kinks and ties, plus hand-derived cases.
+"""Elementwise primitives (tinygrad_cnn/ops/elementwise.py): hand-derived cases. The property tests (gradcheck and
+gradgradcheck on generated broadcasting shapes, references, float32, in-place) are generated from the op table
+(tests/optable/elementwise.py, run by tests/test_op_table.py).
 
 Hand-derived conventions checked here:
 - relu'(x) = [x > 0], so relu'(0) = 0; abs'(x) = sign(x), so abs'(0) = 0.
@@ -12,108 +13,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings
-from hypothesis import strategies as st
+from conftest import leaf
 
 import tinygrad_cnn as tg
+import tinygrad_cnn.nn.functional as F
 from tinygrad_cnn.ops import elementwise as ew
-from tinygrad_cnn.testing import gradcheck, gradgradcheck
-from tinygrad_cnn.testing import strategies as S
-
-
-def leaf(value) -> tg.Tensor:
-    return tg.Tensor(np.asarray(value, dtype=np.float64), requires_grad=True)
-
-
-@st.composite
-def pair(draw, low=-3.0, high=3.0, b_low=None, b_high=None, distinct=False):
-    """Two float64 leaves of broadcastable shapes (size-1 axes, missing leading axes, odd sizes)."""
-    sa, sb = draw(S.broadcastable_shapes(max_dims=3, max_side=3))
-    a = draw(S.arrays(sa, low, high, distinct=distinct))
-    b = draw(S.arrays(sb, low if b_low is None else b_low, high if b_high is None else b_high, distinct=distinct))
-    if distinct:  # no ties where a and b meet
-        assume(np.min(np.abs(np.subtract(a, b)), initial=1.0) > 1e-2)
-    return leaf(a), leaf(b)
-
-
-def single(low=-3.0, high=3.0, away_from=()):
-    return S.tensors(S.shapes(max_dims=3, max_side=4), low=low, high=high, away_from=away_from)
-
-
-BINARY = {
-    "add": (pair(), lambda a, b: a + b),
-    "sub": (pair(), lambda a, b: a - b),
-    "mul": (pair(), lambda a, b: a * b),
-    "div": (pair(b_low=0.5, b_high=3.0), lambda a, b: a / b),
-    "pow": (pair(low=0.5, high=2.0), lambda a, b: a ** b),
-    "maximum": (pair(distinct=True), lambda a, b: a.maximum(b)),
-    "minimum": (pair(distinct=True), lambda a, b: a.minimum(b)),
-    "where": (pair(), lambda a, b: tg.where(a > 0.5, a, b * b)),
-}
-
-UNARY = {
-    "neg": (single(), lambda x: -x),
-    "pow scalar": (single(0.5, 2.0), lambda x: x ** 2.5 + x ** -1 + x ** 3),
-    "rpow": (single(-1.0, 1.0), lambda x: 2.0 ** x),
-    "exp": (single(-2.0, 2.0), lambda x: x.exp()),
-    "log": (single(0.2, 3.0), lambda x: x.log()),
-    "sqrt": (single(0.2, 3.0), lambda x: x.sqrt()),
-    "abs": (single(away_from=(0.0,)), lambda x: x.abs()),
-    "relu": (single(away_from=(0.0,)), lambda x: x.relu()),
-    "sigmoid": (single(-4.0, 4.0), lambda x: x.sigmoid()),
-    "tanh": (single(), lambda x: x.tanh()),
-    "clip": (single(away_from=(-1.0, 1.5)), lambda x: x.clip(-1.0, 1.5)),
-    "clip low only": (single(away_from=(0.25,)), lambda x: x.clip(low=0.25)),
-    "scalar operands": (single(0.5, 2.0), lambda x: (3 - x) * 2 / x + 1),
-}
-
-
-@pytest.mark.parametrize("name", sorted(BINARY))
-def test_binary_gradcheck(name):
-    strategy, fn = BINARY[name]
-
-    @settings(max_examples=15)
-    @given(strategy)
-    def check(ab):
-        assert gradcheck(fn, *ab)
-
-    check()
-
-
-@pytest.mark.parametrize("name", sorted(UNARY))
-def test_unary_gradcheck(name):
-    strategy, fn = UNARY[name]
-
-    @settings(max_examples=15)
-    @given(strategy)
-    def check(x):
-        assert gradcheck(fn, x)
-
-    check()
-
-
-@pytest.mark.parametrize("name", sorted(BINARY))
-def test_binary_gradgradcheck(name):
-    strategy, fn = BINARY[name]
-
-    @settings(max_examples=4)
-    @given(strategy)
-    def check(ab):
-        assert gradgradcheck(fn, *ab)
-
-    check()
-
-
-@pytest.mark.parametrize("name", sorted(UNARY))
-def test_unary_gradgradcheck(name):
-    strategy, fn = UNARY[name]
-
-    @settings(max_examples=4)
-    @given(strategy)
-    def check(x):
-        assert gradgradcheck(fn, x)
-
-    check()
+from tinygrad_cnn.testing import gradcheck
 
 
 def test_cast_gradient_returns_to_the_input_dtype():
@@ -276,3 +181,18 @@ def test_only_needed_gradients_are_computed():
     (a * b).sum().backward()
     np.testing.assert_array_equal(a.grad.numpy(), [3, 4])
     assert b.grad is None
+
+
+def test_softplus_hand_derived_and_finite_at_1000_in_float32():
+    x = tg.Tensor(np.array([-1000.0, -1.0, 0.0, 1.0, 1000.0], dtype=np.float32), requires_grad=True)
+    y = F.softplus(x)
+    assert y.dtype == np.float32 and np.all(np.isfinite(y.numpy()))
+    tail = np.log1p(np.exp(-1.0))  # softplus(-1) = log(1 + e^-1), softplus(1) = 1 + log(1 + e^-1)
+    np.testing.assert_allclose(y.numpy(), [0.0, tail, np.log(2.0), 1 + tail, 1000.0], rtol=1e-6)
+    y.sum().backward()  # d/dx softplus = sigmoid(x)
+    np.testing.assert_allclose(x.grad.numpy(), [0.0, 1 / (1 + np.e), 0.5, 1 / (1 + np.exp(-1.0)), 1.0], rtol=1e-6)
+    z = leaf([0.0, 3.0])
+    (dz,) = tg.grad(F.softplus(z, beta=2.0, threshold=4.0).sum(), z, create_graph=True)
+    np.testing.assert_allclose(dz.numpy(), [0.5, 1.0])  # sigmoid(0); 2 * 3 > 4: linear, slope 1
+    (d2z,) = tg.grad(dz.sum(), z)
+    np.testing.assert_allclose(d2z.numpy(), [2 * 0.25, 0.0])  # beta sigma (1 - sigma); 0 on the linear part

@@ -1,60 +1,19 @@
 """Matrix product (tinygrad_cnn/ops/linalg.py): 1-D, 2-D and batched operands with broadcast batch axes.
 
 VJP: ga = ub(g @ b^T), gb = ub(a^T @ g), a 1-D operand read as a row (left) or a column (right).
+Hand-derived cases, errors and dtype rules here; the property tests of matmul and Linear (forward against NumPy,
+gradcheck, gradgradcheck, the named shape pairs) are generated from the op table (tests/optable/linalg.py).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from conftest import leaf
 
 import tinygrad_cnn as tg
 from tinygrad_cnn.nn import functional as F
 from tinygrad_cnn.ops.linalg import Linear
-from tinygrad_cnn.testing import gradcheck, gradgradcheck
-from tinygrad_cnn.testing import strategies as S
-
-
-def leaf(value) -> tg.Tensor:
-    return tg.Tensor(np.asarray(value, dtype=np.float64), requires_grad=True)
-
-
-@st.composite
-def matmul_pair(draw, max_batch_dims=2, max_side=4):
-    sa, sb = draw(S.matmul_shapes(max_batch_dims=max_batch_dims, max_side=max_side))
-    return leaf(draw(S.arrays(sa))), leaf(draw(S.arrays(sb)))
-
-
-@settings(max_examples=25)
-@given(matmul_pair())
-def test_forward_matches_numpy(pair):
-    a, b = pair
-    out = a @ b
-    expected = np.matmul(a.numpy(), b.numpy())
-    assert out.shape == expected.shape
-    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-12, atol=1e-12)
-
-
-@settings(max_examples=20)
-@given(matmul_pair())
-def test_gradcheck(pair):
-    assert gradcheck(lambda a, b: a @ b, *pair)
-
-
-@settings(max_examples=6)
-@given(matmul_pair(max_batch_dims=1, max_side=3))
-def test_gradgradcheck(pair):
-    assert gradgradcheck(lambda a, b: a @ b, *pair)
-
-
-@pytest.mark.parametrize("sa, sb", [((3,), (3,)), ((3,), (3, 2)), ((2, 3), (3,)), ((4, 1, 2, 3), (5, 3, 2)),
-                                    ((3,), (2, 3, 4)), ((2, 1, 3), (3,)), ((1, 3), (3, 1))])
-def test_gradcheck_on_named_shape_pairs(sa, sb):
-    rng = np.random.default_rng(0)
-    a, b = leaf(rng.standard_normal(sa)), leaf(rng.standard_normal(sb))
-    assert gradcheck(lambda x, y: x @ y, a, b)
 
 
 def test_hand_derived_2d():
@@ -108,46 +67,6 @@ def test_float32_stays_float32_and_mixing_with_float64_fails():
 
 
 # ---- Linear: y = x @ w^T + b as one primitive ------------------------------------------------------------------------
-@st.composite
-def linear_case(draw, max_lead_dims=2, max_side=4):
-    """x (..., I), w (O, I), b (O,) or None, with 0 to max_lead_dims leading axes on x."""
-    lead = draw(S.shapes(min_dims=0, max_dims=max_lead_dims, max_side=max_side))
-    i, o = draw(st.integers(1, max_side)), draw(st.integers(1, max_side))
-    x, w = draw(S.arrays(lead + (i,))), draw(S.arrays((o, i)))
-    b = draw(S.arrays((o,))) if draw(st.booleans()) else None
-    return x, w, b
-
-
-def _linear(x, w, b):
-    return Linear.apply(x, w) if b is None else Linear.apply(x, w, b)
-
-
-@settings(max_examples=25)
-@given(linear_case())
-def test_linear_forward_matches_numpy(case):
-    x, w, b = case
-    out = _linear(leaf(x), leaf(w), None if b is None else leaf(b))
-    expected = x @ w.T + (0.0 if b is None else b)
-    assert out.shape == expected.shape and type(out.grad_fn) is Linear
-    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-12, atol=1e-12)
-
-
-@settings(max_examples=20)
-@given(linear_case())
-def test_linear_gradcheck(case):
-    x, w, b = case
-    args = [leaf(x), leaf(w)] + ([] if b is None else [leaf(b)])
-    assert gradcheck(lambda *a: Linear.apply(*a), *args)
-
-
-@settings(max_examples=8)
-@given(linear_case(max_lead_dims=2, max_side=3))
-def test_linear_gradgradcheck(case):
-    x, w, b = case
-    args = [leaf(x), leaf(w)] + ([] if b is None else [leaf(b)])
-    assert gradgradcheck(lambda *a: Linear.apply(*a), *args)
-
-
 def test_linear_hand_derived():
     """x (2, 2), w (1, 2), b (1,): y = x w^T + b; gx = g w, gw = g^T x, gb = sum of g over rows."""
     x, w, b = leaf([[1.0, 2.0], [3.0, 4.0]]), leaf([[5.0, 6.0]]), leaf([0.5])

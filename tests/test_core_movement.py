@@ -1,170 +1,17 @@
 """Movement primitives (tinygrad_cnn/ops/movement.py) and the Tensor methods composed from them: reshape,
 permute/transpose, expand, squeeze/unsqueeze/flatten, getitem (slices, negative steps, ints, None, Ellipsis,
-integer arrays with repeats, boolean masks), pad, concatenate, stack.
+integer arrays with repeats, boolean masks), pad, concatenate, stack: hand-derived gradients, forward values, errors.
+The property tests (forward against NumPy, gradcheck, gradgradcheck of every op) are generated from the op table
+(tests/optable/movement.py, run by tests/test_op_table.py).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from conftest import leaf
 
 import tinygrad_cnn as tg
-from tinygrad_cnn.testing import gradcheck, gradgradcheck
-from tinygrad_cnn.testing import strategies as S
-
-
-def leaf(value) -> tg.Tensor:
-    return tg.Tensor(np.asarray(value, dtype=np.float64), requires_grad=True)
-
-
-def weighted(t: tg.Tensor) -> tg.Tensor:
-    """t times distinct fixed weights, so a gradient landing on the wrong element is visible."""
-    return t * tg.Tensor(np.arange(1.0, t.size + 1).reshape(t.shape))
-
-
-@st.composite
-def permuted(draw):
-    shape = draw(S.shapes(min_dims=1, max_dims=4, max_side=3))
-    return leaf(draw(S.arrays(shape))), tuple(draw(st.permutations(range(len(shape)))))
-
-
-@st.composite
-def reshaped(draw):
-    shape = draw(S.shapes(min_dims=0, max_dims=3, max_side=4))
-    size = int(np.prod(shape))
-    divisors = [d for d in range(1, size + 1) if size % d == 0]
-    d = draw(st.sampled_from(divisors))
-    return leaf(draw(S.arrays(shape))), draw(st.sampled_from([(d, -1), (-1, d), (size,), (1, size, 1)]))
-
-
-@st.composite
-def expanded(draw):
-    small, big = draw(S.broadcastable_shapes(num_shapes=2, max_dims=3, max_side=3))
-    target = np.broadcast_shapes(small, big)
-    return leaf(draw(S.arrays(small))), target
-
-
-@st.composite
-def basic_index(draw):
-    shape = draw(S.shapes(min_dims=1, max_dims=3, max_side=5))
-    parts = []
-    for n in shape:
-        parts.append(draw(st.sampled_from([slice(None), slice(None, None, -1), slice(1, None, 2), slice(-2, None),
-                                           slice(None, None, -2), 0, -1, n - 1])))
-    extra = draw(st.sampled_from(["none", "ellipsis", "plain"]))
-    if extra == "none":
-        parts.insert(draw(st.integers(0, len(parts))), None)
-    elif extra == "ellipsis" and len(parts) > 1:
-        parts = [Ellipsis, *parts[1:]]
-    return leaf(draw(S.arrays(shape))), tuple(parts)
-
-
-@st.composite
-def advanced_index(draw):
-    shape = draw(S.shapes(min_dims=1, max_dims=3, max_side=4))
-    x = leaf(draw(S.arrays(shape)))
-    if draw(st.booleans()):  # integer array with repeats and negative entries
-        index = np.array(draw(st.lists(st.integers(-shape[0], shape[0] - 1), min_size=1, max_size=6)))
-        if len(shape) > 1 and draw(st.booleans()):
-            index = (slice(None), np.array(draw(st.lists(st.integers(0, shape[1] - 1), min_size=1, max_size=4))))
-    else:
-        index = np.array(draw(st.lists(st.booleans(), min_size=int(np.prod(shape)), max_size=int(np.prod(shape)))))
-        index = index.reshape(shape)
-    return x, index
-
-
-@st.composite
-def padded(draw):
-    shape = draw(S.shapes(min_dims=1, max_dims=3, max_side=3))
-    pads = tuple((draw(st.integers(0, 2)), draw(st.integers(0, 2))) for _ in shape)
-    return leaf(draw(S.arrays(shape))), pads
-
-
-@st.composite
-def joined(draw):
-    shape = draw(S.shapes(min_dims=1, max_dims=3, max_side=3))
-    axis = draw(st.integers(-len(shape), len(shape) - 1))
-    parts = []
-    for _ in range(draw(st.integers(1, 3))):
-        s = list(shape)
-        s[axis] = draw(st.integers(1, 3))
-        parts.append(leaf(draw(S.arrays(tuple(s)))))
-    return parts, axis
-
-
-@st.composite
-def stacked(draw):
-    shape = draw(S.shapes(min_dims=0, max_dims=3, max_side=3))
-    count = draw(st.integers(1, 3))
-    axis = draw(st.integers(-len(shape) - 1, len(shape)))
-    return [leaf(draw(S.arrays(shape))) for _ in range(count)], axis
-
-
-CASES = {
-    "reshape": (reshaped(), lambda x, shape: weighted(x.reshape(shape))),
-    "permute": (permuted(), lambda x, axes: weighted(x.permute(axes))),
-    "transpose": (S.tensors(S.shapes(min_dims=2, max_dims=4, max_side=3)), lambda x: weighted(x.transpose(0, -1))),
-    "expand": (expanded(), lambda x, shape: weighted(x.expand(shape))),
-    "squeeze/unsqueeze": (S.tensors(S.shapes(max_dims=3, max_side=2)),
-                          lambda x: weighted(x.unsqueeze(-1).squeeze().unsqueeze(0))),
-    "flatten": (S.tensors(S.shapes(min_dims=1, max_dims=4, max_side=3)), lambda x: weighted(x.flatten(1 % x.ndim))),
-    "getitem basic": (basic_index(), lambda x, index: weighted(x[index])),
-    "getitem advanced": (advanced_index(), lambda x, index: weighted(x[index])),
-    "pad": (padded(), lambda x, pads: weighted(x.pad(pads, value=1.5))),
-}
-
-
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_gradcheck(name):
-    strategy, fn = CASES[name]
-
-    @settings(max_examples=15)
-    @given(strategy)
-    def check(case):
-        x, *rest = case if isinstance(case, tuple) else (case,)
-        assert gradcheck(lambda t: fn(t, *rest), x)
-
-    check()
-
-
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_gradgradcheck(name):
-    strategy, fn = CASES[name]
-
-    @settings(max_examples=4)
-    @given(strategy)
-    def check(case):
-        x, *rest = case if isinstance(case, tuple) else (case,)
-        assert gradgradcheck(lambda t: fn(t, *rest) * fn(t, *rest), x)  # squared: a nonzero second derivative
-
-    check()
-
-
-@settings(max_examples=15)
-@given(joined())
-def test_concatenate_gradcheck(case):
-    parts, axis = case
-    out = tg.concatenate(parts, axis=axis)
-    np.testing.assert_array_equal(out.numpy(), np.concatenate([p.numpy() for p in parts], axis=axis))
-    assert gradcheck(lambda *ps: weighted(tg.concatenate(ps, axis=axis)), *parts)
-
-
-@settings(max_examples=15)
-@given(stacked())
-def test_stack_gradcheck(case):
-    parts, axis = case
-    out = tg.stack(parts, axis=axis)
-    np.testing.assert_array_equal(out.numpy(), np.stack([p.numpy() for p in parts], axis=axis))
-    assert gradcheck(lambda *ps: weighted(tg.stack(ps, axis=axis)), *parts)
-
-
-@settings(max_examples=4)
-@given(joined())
-def test_concatenate_gradgradcheck(case):
-    parts, axis = case
-    assert gradgradcheck(lambda *ps: tg.concatenate([p * p for p in ps], axis=axis), *parts)
 
 
 def test_forward_values_match_numpy():

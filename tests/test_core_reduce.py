@@ -1,5 +1,7 @@
 """Reductions (tinygrad_cnn/ops/reduce.py): sum, max, min over axis None/int/tuple/negative with keepdims,
-and mean, var (composed on the Tensor). Property tests through gradcheck/gradgradcheck, hand-derived cases.
+and mean, var (composed on the Tensor): hand-derived cases, tie rules and errors. The property tests (forward
+against NumPy, gradcheck, gradgradcheck over every axis form and keepdims) are generated from the op table
+(tests/optable/reduce.py, run by tests/test_op_table.py).
 
 Tie rule checked here: max and min send the whole gradient to the FIRST extreme element of each reduced
 slice, in row-major order of the reduced axes (the element np.argmax/np.argmin of the flattened slice picks).
@@ -9,79 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from conftest import leaf
 
 import tinygrad_cnn as tg
-from tinygrad_cnn.testing import gradcheck, gradgradcheck
-from tinygrad_cnn.testing import strategies as S
-
-
-def leaf(value) -> tg.Tensor:
-    return tg.Tensor(np.asarray(value, dtype=np.float64), requires_grad=True)
-
-
-@st.composite
-def reduction_case(draw, distinct=False):
-    """A leaf and an axis argument: None, an int (possibly negative) or a tuple of distinct axes."""
-    shape = draw(S.shapes(min_dims=1, max_dims=3, max_side=4))
-    nd = len(shape)
-    axis = draw(st.none() | st.integers(-nd, nd - 1)
-                | st.lists(st.integers(-nd, nd - 1), min_size=1, max_size=nd, unique_by=lambda a: a % nd).map(tuple))
-    keepdims = draw(st.booleans())
-    return leaf(draw(S.arrays(shape, distinct=distinct))), axis, keepdims
-
-
-REDUCTIONS = {
-    "sum": (reduction_case(), lambda x, axis, keep: x.sum(axis=axis, keepdims=keep)),
-    "max": (reduction_case(distinct=True), lambda x, axis, keep: x.max(axis=axis, keepdims=keep)),
-    "min": (reduction_case(distinct=True), lambda x, axis, keep: x.min(axis=axis, keepdims=keep)),
-    "mean": (reduction_case(), lambda x, axis, keep: x.mean(axis=axis, keepdims=keep)),
-    "var": (reduction_case(), lambda x, axis, keep: x.var(axis=axis, keepdims=keep)),
-}
-NUMPY = {"sum": np.sum, "max": np.max, "min": np.min, "mean": np.mean, "var": np.var}
-
-
-@pytest.mark.parametrize("name", sorted(REDUCTIONS))
-def test_forward_matches_numpy(name):
-    strategy, fn = REDUCTIONS[name]
-
-    @settings(max_examples=20)
-    @given(strategy)
-    def check(case):
-        x, axis, keep = case
-        out = fn(x, axis, keep)
-        expected = NUMPY[name](x.numpy(), axis=axis, keepdims=keep)
-        assert out.shape == expected.shape
-        np.testing.assert_allclose(out.numpy(), expected, rtol=1e-12, atol=1e-12)
-
-    check()
-
-
-@pytest.mark.parametrize("name", sorted(REDUCTIONS))
-def test_gradcheck(name):
-    strategy, fn = REDUCTIONS[name]
-
-    @settings(max_examples=15)
-    @given(strategy)
-    def check(case):
-        x, axis, keep = case
-        assert gradcheck(lambda t: fn(t, axis, keep), x)
-
-    check()
-
-
-@pytest.mark.parametrize("name", sorted(REDUCTIONS))
-def test_gradgradcheck(name):
-    strategy, fn = REDUCTIONS[name]
-
-    @settings(max_examples=4)
-    @given(strategy)
-    def check(case):
-        x, axis, keep = case
-        assert gradgradcheck(lambda t: fn(t, axis, keep), x)
-
-    check()
+from tinygrad_cnn.testing import gradcheck
 
 
 def test_sum_gradient_is_broadcast_back():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import leaf
 from hypothesis import given, settings
 
 import tinygrad_cnn as tg
@@ -12,10 +13,6 @@ from tinygrad_cnn import autograd
 from tinygrad_cnn.autograd import Function
 from tinygrad_cnn.testing import GradcheckError, gradcheck, gradgradcheck
 from tinygrad_cnn.testing import strategies as S
-
-
-def leaf(value) -> tg.Tensor:
-    return tg.Tensor(np.asarray(value, dtype=np.float64), requires_grad=True)
 
 
 class Square(Function):

@@ -309,10 +309,16 @@ def test_loader_generic_dataset():
     assert x.shape == (5, 1, 2, 2) and y.tolist() == [0, 1, 2, 3, 4]
 
 
-@pytest.mark.parametrize("batch_size", [0, -1, 2.5, True])
-def test_loader_rejects_bad_batch_size(batch_size):
-    with pytest.raises(ValueError, match="batch_size"):
+@pytest.mark.parametrize("batch_size, error", [(0, ValueError), (-1, ValueError), (2.5, TypeError),
+                                               (True, TypeError), ("2", TypeError), (None, TypeError)])
+def test_loader_rejects_bad_batch_size(batch_size, error):
+    with pytest.raises(error, match="DataLoader: batch_size"):
         DataLoader(small_dataset(), batch_size=batch_size)
+
+
+def test_loader_accepts_a_numpy_batch_size():
+    loader = DataLoader(small_dataset(), batch_size=np.int64(2))
+    assert type(loader.batch_size) is int and loader.batch_size == 2
 
 
 def test_normalize_per_channel_and_as_dataset_transform():
@@ -331,6 +337,11 @@ def test_normalize_per_channel_and_as_dataset_transform():
 def test_subset():
     subset = small_dataset().subset(4)
     assert len(subset) == 4 and subset.labels.tolist() == [0, 1, 2, 3]
+    assert len(small_dataset().subset(np.int64(2))) == 2
+    with pytest.raises(ValueError, match=r"ArrayDataset.subset: count must be a positive int, got 0"):
+        small_dataset().subset(0)
+    with pytest.raises(TypeError, match=r"ArrayDataset.subset: count must be an int"):
+        small_dataset().subset(2.5)
 
 
 def test_random_shift_moves_each_image_by_its_own_bounded_offset():
@@ -360,8 +371,10 @@ def test_random_shift_fills_with_zeros_is_reproducible_and_changes_per_call():
     assert any(not np.array_equal(c, calls[0]) for c in calls[1:])
     np.testing.assert_array_equal(random_shift(0)(images), images)
     assert random_shift(1, seed=0)(images[0]).shape == (3, 5, 5)
-    with pytest.raises(ValueError, match="max_shift"):
+    with pytest.raises(ValueError, match="random_shift: max_shift must be >= 0"):
         random_shift(-1)
+    with pytest.raises(TypeError, match="random_shift: max_shift must be an int"):
+        random_shift(1.0)
     with pytest.raises(ValueError, match="expected images"):
         random_shift(1)(np.zeros((5, 5), np.float32))
 

@@ -189,8 +189,10 @@ def test_train_and_eval_reach_every_module():
     assert not any(m.training for m in net.modules())
     net.train()
     assert all(m.training for m in net.modules())
-    with pytest.raises(ValueError):
+    with pytest.raises(TypeError, match="train: mode must be True or False"):
         net.train("yes")
+    assert net.train(np.False_) is net and not any(m.training for m in net.modules())
+    assert all(type(m.training) is bool for m in net.modules())
 
 
 def test_dropout_is_identity_in_eval_and_masks_in_train():
@@ -326,12 +328,28 @@ def test_layers_in_float64():
 
 @pytest.mark.parametrize("make", [
     lambda: nn.Conv2d(3, 4, 3, groups=2), lambda: nn.Conv2d(1, 2, 0), lambda: nn.Conv2d(1, 2, 3, stride=0),
-    lambda: nn.Conv2d(1, 2, 3, padding=-1), lambda: nn.Linear(0, 3), lambda: nn.Linear(2.5, 3),
-    lambda: nn.MaxPool2d(0), lambda: nn.AvgPool2d(2, stride=(1, 2, 3)), lambda: nn.Flatten("1"),
+    lambda: nn.Conv2d(1, 2, 3, padding=-1), lambda: nn.Linear(0, 3), lambda: nn.MaxPool2d(0),
+    lambda: nn.AvgPool2d(2, stride=(1, 2, 3)), lambda: nn.Dropout(-0.1), lambda: nn.Dropout(float("nan")),
 ])
 def test_bad_layer_arguments_are_value_errors(make):
     with pytest.raises(ValueError):
         make()
+
+
+@pytest.mark.parametrize("make", [
+    lambda: nn.Linear(2.5, 3), lambda: nn.Flatten("1"), lambda: nn.Conv2d(1, 2, (3, 1.5)),
+    lambda: nn.Conv2d(1, 2, "3"), lambda: nn.MaxPool2d(None), lambda: nn.Dropout("0.5"), lambda: nn.Dropout(None),
+])
+def test_layer_arguments_of_the_wrong_kind_are_type_errors(make):
+    with pytest.raises(TypeError):
+        make()
+
+
+def test_layers_accept_numpy_numbers():
+    conv = nn.Conv2d(np.int64(2), np.int32(4), (np.int64(3), 3), stride=np.int8(2), groups=np.int64(2))
+    assert (conv.in_channels, conv.groups, conv.kernel_size, conv.stride) == (2, 2, (3, 3), (2, 2))
+    assert all(type(v) is int for v in (conv.in_channels, conv.groups, *conv.kernel_size, *conv.stride))
+    assert nn.Dropout(np.float32(0.25)).p == 0.25 and nn.Flatten(np.int64(-1)).start_axis == -1
 
 
 # ---- init -----------------------------------------------------------------------------------------------------

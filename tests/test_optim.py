@@ -189,15 +189,16 @@ P = nn.Parameter(np.zeros(2, np.float32))
 @pytest.mark.parametrize("make, match", [
     (lambda: optim.SGD([P], lr=-0.1), "learning rate"),
     (lambda: optim.SGD([P], lr=float("nan")), "learning rate"),
-    (lambda: optim.SGD([P], lr="0.1"), "number"),
+    (lambda: optim.SGD([P], lr=10**400), "learning rate lr=.* too large"),
     (lambda: optim.SGD([P], lr=0.1, momentum=-1), "momentum"),
+    (lambda: optim.SGD([P], lr=0.1, dampening=1.5), r"dampening must be in \[0.0, 1.0\]"),
     (lambda: optim.SGD([P], lr=0.1, weight_decay=-1), "weight_decay"),
     (lambda: optim.SGD([P], lr=0.1, nesterov=True), "Nesterov"),
     (lambda: optim.SGD([P], lr=0.1, momentum=0.9, dampening=0.1, nesterov=True), "Nesterov"),
     (lambda: optim.Adam([P], lr=-1), "learning rate"),
     (lambda: optim.Adam([P], betas=(1.0, 0.999)), "beta1"),
     (lambda: optim.Adam([P], betas=(0.9, -0.1)), "beta2"),
-    (lambda: optim.Adam([P], betas=0.9), "pair"),
+    (lambda: optim.Adam([P], betas=(0.9, 0.99, 0.999)), "pair"),
     (lambda: optim.Adam([P], eps=-1e-8), "eps"),
     (lambda: optim.AdamW([P], weight_decay=-0.01), "weight_decay"),
     (lambda: optim.SGD([], lr=0.1), "empty"),
@@ -208,6 +209,28 @@ P = nn.Parameter(np.zeros(2, np.float32))
 def test_bad_arguments_are_value_errors(make, match):
     with pytest.raises(ValueError, match=match):
         make()
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: optim.SGD([P], lr="0.1"), "SGD: learning rate lr must be a real number"),
+    (lambda: optim.SGD([P], lr=None), "SGD: learning rate lr must be a real number"),
+    (lambda: optim.SGD([P], lr=True), "SGD: learning rate lr must be a real number"),
+    (lambda: optim.SGD([P], lr=0.1, momentum="0.9"), "SGD: momentum"),
+    (lambda: optim.SGD([P], lr=0.1, nesterov=1), "SGD: nesterov must be True or False"),
+    (lambda: optim.Adam([P], betas=0.9), "Adam: betas must be a pair"),
+    (lambda: optim.Adam([P], betas=(0.9, "0.999")), "Adam: beta2 must be a real number"),
+    (lambda: optim.AdamW([P], weight_decay=None), "AdamW: weight_decay must be a real number"),
+])
+def test_hyperparameters_of_the_wrong_kind_are_type_errors(make, match):
+    with pytest.raises(TypeError, match=match):
+        make()
+
+
+def test_numpy_hyperparameters_become_python_numbers():
+    opt = optim.SGD([P], lr=np.float32(0.5), momentum=np.int64(0), nesterov=np.False_)
+    group = opt.param_groups[0]
+    assert (group["lr"], group["momentum"], group["nesterov"]) == (0.5, 0.0, False)
+    assert type(group["lr"]) is float and type(group["nesterov"]) is bool
 
 
 @pytest.mark.parametrize("params", [P, [np.zeros(2)], [tc.Tensor(np.zeros(2, np.int64))], [P, {"params": [P]}]])
@@ -352,11 +375,49 @@ def test_schedulers_match_pytorch(make_ours, make_theirs):
 
 def test_scheduler_validation():
     opt = optim.SGD([nn.Parameter(np.zeros(1))], lr=0.1)
-    with pytest.raises(ValueError, match="step_size"):
+    with pytest.raises(ValueError, match="StepLR: step_size must be a positive int, got 0"):
         StepLR(opt, step_size=0)
-    with pytest.raises(ValueError, match="T_max"):
+    with pytest.raises(ValueError, match="CosineAnnealingLR: T_max must be a positive int, got -1"):
         CosineAnnealingLR(opt, T_max=-1)
+    with pytest.raises(ValueError, match="StepLR: last_epoch must be >= -1, got -2"):
+        StepLR(opt, step_size=2, last_epoch=-2)
+    with pytest.raises(ValueError, match="StepLR: gamma must be finite"):
+        StepLR(opt, step_size=2, gamma=float("inf"))
+    with pytest.raises(ValueError, match=r"CosineAnnealingLR: eta_min must be >= 0\.0"):
+        CosineAnnealingLR(opt, T_max=2, eta_min=-0.1)
     with pytest.raises(ValueError, match="initial_lr"):
         StepLR(optim.SGD([nn.Parameter(np.zeros(1))], lr=0.1), step_size=2, last_epoch=4)
     with pytest.raises(TypeError):
         StepLR("optimizer", step_size=2)
+
+
+@pytest.mark.parametrize("make", [
+    lambda o: StepLR(o, step_size=np.int64(2), gamma=np.float32(0.5), last_epoch=np.int64(-1)),
+    lambda o: StepLR(o, np.int32(2), 0.5),
+    lambda o: CosineAnnealingLR(o, T_max=np.int64(4), eta_min=np.float64(0.0), last_epoch=np.int8(-1)),
+])
+def test_schedulers_accept_numpy_integers(make):
+    opt = optim.SGD([nn.Parameter(np.zeros(1))], lr=0.1)
+    scheduler = make(opt)
+    ints = [getattr(scheduler, k) for k in ("last_epoch", "step_size", "T_max") if hasattr(scheduler, k)]
+    assert len(ints) == 2 and all(type(v) is int for v in ints)
+    rates = lrs(scheduler, 4)
+    expected = ([0.1, 0.1, 0.05, 0.05, 0.025] if isinstance(scheduler, StepLR)
+                else [(1 + math.cos(math.pi * e / 4)) / 20 for e in range(5)])
+    np.testing.assert_allclose(rates, expected, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda o: StepLR(o, step_size=True), "StepLR: step_size must be an int, got True"),
+    (lambda o: StepLR(o, step_size=2.0), "StepLR: step_size must be an int"),
+    (lambda o: StepLR(o, step_size="2"), "StepLR: step_size must be an int"),
+    (lambda o: StepLR(o, step_size=2, last_epoch=False), "StepLR: last_epoch must be an int"),
+    (lambda o: StepLR(o, step_size=2, gamma="0.1"), "StepLR: gamma must be a real number"),
+    (lambda o: CosineAnnealingLR(o, T_max=np.True_), "CosineAnnealingLR: T_max must be an int"),
+    (lambda o: CosineAnnealingLR(o, T_max=4, eta_min=None), "CosineAnnealingLR: eta_min must be a real number"),
+])
+def test_scheduler_arguments_of_the_wrong_kind_are_type_errors(make, match):
+    opt = optim.SGD([nn.Parameter(np.zeros(1))], lr=0.1)
+    with pytest.raises(TypeError, match=match):
+        make(opt)
+    assert "initial_lr" not in opt.param_groups[0]  # refused before it touched the optimiser

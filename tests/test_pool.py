@@ -1,51 +1,23 @@
-"""Max and average pooling: values against loop references, the shape law, gradients to second order, the
-scatter/gather pair behind max-pooling's VJP, tie-breaking (first maximum in row-major order) and bad input."""
+"""Max and average pooling: what the op table does not generate.
+
+The op table (tests/optable/conv.py) checks values against the loop references of tests/references.py (ties and
+windows wholly in the padding included) and gradients to second order for F.max_pool2d, F.avg_pool2d and the
+kernels MaxPool2dScatter, MaxPool2dGather and AvgPool2dBackward. Here: tie-breaking (first maximum in row-major
+order), the scatter/gather adjoint identity, the tiling fast path, padding counted by the average, and bad input."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings
+from conftest import leaf
+from hypothesis import given, settings
 from hypothesis import strategies as st
+from references import max_pool_grad_reference
 
 import tinygrad_cnn as tg
 from tinygrad_cnn.nn import functional as F
-from tinygrad_cnn.ops.conv import MaxPool2dGather, MaxPool2dScatter
-from tinygrad_cnn.testing import gradcheck, gradgradcheck
+from tinygrad_cnn.ops.pool import MaxPool2dGather, MaxPool2dScatter
 from tinygrad_cnn.testing import strategies as S
-
-
-def leaf(a) -> tg.Tensor:
-    return tg.Tensor(np.asarray(a, dtype=np.float64), requires_grad=True)
-
-
-def pool_reference(x, kernel_size, stride, padding, dilation, op):
-    """Loops over the windows; max pads with -inf (padding never wins), average pads with zeros that count."""
-    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel_size, stride, padding, dilation
-    n, c, h, w = x.shape
-    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf if op == "max" else 0.0)
-    ho, wo = S.conv_output_size(h, kh, sh, ph, dh), S.conv_output_size(w, kw, sw, pw, dw)
-    out = np.zeros((n, c, ho, wo))
-    for b in range(n):
-        for ch in range(c):
-            for p in range(ho):
-                for q in range(wo):
-                    window = [xp[b, ch, p * sh + i * dh, q * sw + j * dw] for i in range(kh) for j in range(kw)]
-                    out[b, ch, p, q] = max(window) if op == "max" else sum(window) / (kh * kw)
-    return out
-
-
-def max_pool_grad_reference(x, kernel_size, stride, padding, dilation, g):
-    """Each window's gradient to its first maximum in row-major order (nothing to a padding element)."""
-    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel_size, stride, padding, dilation
-    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
-    out = np.zeros(xp.shape)
-    for b, ch, p, q in np.ndindex(*g.shape):
-        cells = [(p * sh + i * dh, q * sw + j * dw) for i in range(kh) for j in range(kw)]
-        values = [xp[b, ch, r, s] for r, s in cells]
-        r, s = cells[values.index(max(values))]
-        out[b, ch, r, s] += g[b, ch, p, q]
-    return out[:, :, ph:ph + x.shape[2], pw:pw + x.shape[3]]
 
 
 @st.composite
@@ -58,21 +30,7 @@ def max_args(args: dict) -> dict:
     return {k: args[k] for k in ("kernel_size", "stride", "padding", "dilation")}
 
 
-def avg_args(args: dict) -> dict:
-    return {k: args[k] for k in ("kernel_size", "stride", "padding")}
-
-
 # ---- max-pooling --------------------------------------------------------------------------------------------------
-@settings(max_examples=30)
-@given(pool_case(distinct=False))
-def test_max_pool_forward_matches_loops_and_the_shape_law(case):
-    x, args = case
-    out = F.max_pool2d(tg.Tensor(x), **max_args(args)).numpy()
-    expected = pool_reference(x, op="max", **max_args(args))
-    assert out.shape == expected.shape
-    assert np.array_equal(out, expected)  # a max is exact (a window wholly in the padding is -inf in both)
-
-
 @settings(max_examples=25)
 @given(pool_case(distinct=False), st.integers(0, 2**16))
 def test_max_pool_gradient_goes_to_the_first_maximum(case, seed):
@@ -87,20 +45,9 @@ def test_max_pool_gradient_goes_to_the_first_maximum(case, seed):
     assert np.allclose(t.grad.numpy(), max_pool_grad_reference(x, g=g, **max_args(args)))
 
 
-@settings(max_examples=20)
-@given(pool_case(max_side=5))
-def test_max_pool_first_and_second_order(case):
-    x, args = case
-    # with dilation a window can miss the input and hold only padding: its output is -inf, as in PyTorch,
-    # and finite differences cannot see through it
-    assume(np.all(np.isfinite(F.max_pool2d(tg.Tensor(x), **max_args(args)).numpy())))
-    assert gradcheck(lambda a: F.max_pool2d(a, **max_args(args)), leaf(x))
-    assert gradgradcheck(lambda a: F.max_pool2d(a, **max_args(args)), leaf(x))
-
-
 @settings(max_examples=10)
 @given(pool_case(max_side=5), st.integers(0, 2**16))
-def test_scatter_and_gather_are_adjoint_and_differentiable(case, seed):
+def test_scatter_and_gather_are_adjoint(case, seed):
     x, args = case
     y = F.max_pool2d(leaf(x), **max_args(args))
     index, p = y._ctx.saved[0], {**max_args(args), "input_shape": x.shape}
@@ -109,8 +56,6 @@ def test_scatter_and_gather_are_adjoint_and_differentiable(case, seed):
     scattered = MaxPool2dScatter.apply(tg.Tensor(g), index=index, **p).numpy()
     gathered = MaxPool2dGather.apply(tg.Tensor(u), index=index, **max_args(args)).numpy()
     assert np.isclose(np.sum(scattered * u), np.sum(g * gathered))
-    assert gradcheck(lambda a: MaxPool2dScatter.apply(a, index=index, **p), leaf(g))
-    assert gradgradcheck(lambda a: MaxPool2dGather.apply(a, index=index, **max_args(args)), leaf(u))
 
 
 def test_ties_route_the_gradient_to_the_first_element_in_row_major_order():
@@ -159,23 +104,6 @@ def test_float32_stays_float32_and_the_tutorial_shape():
 
 
 # ---- average pooling ----------------------------------------------------------------------------------------------
-@settings(max_examples=30)
-@given(pool_case(distinct=False, max_dilation=1))
-def test_avg_pool_forward_matches_loops_and_the_shape_law(case):
-    x, args = case
-    out = F.avg_pool2d(tg.Tensor(x), **avg_args(args)).numpy()
-    expected = pool_reference(x, op="avg", dilation=(1, 1), **avg_args(args))
-    assert out.shape == expected.shape and np.allclose(out, expected)
-
-
-@settings(max_examples=15)
-@given(pool_case(distinct=False, max_dilation=1, max_side=5))
-def test_avg_pool_first_and_second_order(case):
-    x, args = case
-    assert gradcheck(lambda a: F.avg_pool2d(a, **avg_args(args)), leaf(x))
-    assert gradgradcheck(lambda a: F.avg_pool2d(a, **avg_args(args)), leaf(x))
-
-
 def test_avg_pool_counts_the_padding_zeros():
     x = leaf(np.ones((1, 1, 3, 3)))
     y = F.avg_pool2d(x, 3, stride=1, padding=1)

@@ -224,8 +224,14 @@ def test_bad_arguments():
     loss, _ = small_graph()
     with pytest.raises(ValueError, match="direction"):
         viz.draw_graph(loss, direction="sideways")
-    with pytest.raises(ValueError, match="max_nodes"):
+    with pytest.raises(TypeError, match="draw_graph: direction must be 'forward' or 'backward', got None"):
+        viz.draw_graph(loss, direction=None)
+    with pytest.raises(ValueError, match="draw_graph: max_nodes must be >= 2, got 1"):
         viz.draw_graph(loss, max_nodes=1)
+    for junk in (True, 2.5, "500"):
+        with pytest.raises(TypeError, match="draw_graph: max_nodes must be an int"):
+            viz.draw_graph(loss, max_nodes=junk)
+    assert viz.graph_structure(loss, max_nodes=np.int64(500)).nodes
     with pytest.raises(TypeError, match="Tensor"):
         viz.draw_graph(np.ones(3))
     with pytest.raises(TypeError, match="params"):

@@ -13,6 +13,7 @@ import numpy as np
 
 _INTS = (int, np.integer)
 _REALS = (int, float, np.integer, np.floating)
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def is_int(value: Any) -> bool:
@@ -20,17 +21,22 @@ def is_int(value: Any) -> bool:
     return isinstance(value, _INTS) and not isinstance(value, (bool, np.bool_))
 
 
-def as_int(op: str, name: str, value: Any, low: int | None = None) -> int:
-    """``value`` as an int; TypeError unless it is an integer, ValueError when it is below ``low``."""
+def as_int(op: str, name: str, value: Any, low: int | None = None, high: int | None = None) -> int:
+    """``value`` as a Python int; TypeError unless it is an integer (NumPy's too, bools not), ValueError when it is
+    below ``low`` or above ``high`` (with ``low=1`` alone: "must be a positive int", the counts' message)."""
     if not is_int(value):
         raise TypeError(f"{op}: {name} must be an int, got {value!r} ({type(value).__name__})")
-    if low is not None and value < low:
-        raise ValueError(f"{op}: {name} must be >= {low}, got {value}")
+    if low == 1 and high is None and value < 1:
+        raise ValueError(f"{op}: {name} must be a positive int, got {value}")
+    _in_range(op, name, value, low, high)
     return int(value)
 
 
-def as_real(op: str, name: str, value: Any, finite: bool = False) -> float:
-    """``value`` as a float; TypeError unless it is a real number (not a bool, str, complex or None)."""
+def as_real(op: str, name: str, value: Any, finite: bool = False, low: float | None = None,
+            high: float | None = None, high_inclusive: bool = True) -> float:
+    """``value`` as a float; TypeError unless it is a real number (not a bool, str, complex or None), ValueError when
+    it is too large for a float, not finite (with ``finite=True``), or outside [low, high] ([low, high) with
+    ``high_inclusive=False``). NaN is outside every interval."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, _REALS):
         raise TypeError(f"{op}: {name} must be a real number, got {value!r} ({type(value).__name__})")
     try:
@@ -39,7 +45,25 @@ def as_real(op: str, name: str, value: Any, finite: bool = False) -> float:
         raise ValueError(f"{op}: {name}={value} is too large for a float") from None
     if finite and not math.isfinite(out):
         raise ValueError(f"{op}: {name} must be finite, got {out}")
+    if math.isnan(out) and (low is not None or high is not None):
+        raise ValueError(f"{op}: {name} must be {_interval(low, high, high_inclusive)}, got nan")
+    _in_range(op, name, out, low, high, high_inclusive)
     return out
+
+
+def _interval(low: Any, high: Any, high_inclusive: bool = True) -> str:
+    if high is None:
+        return f">= {low}"
+    if low is None:
+        return f"<= {high}" if high_inclusive else f"< {high}"
+    return f"in [{low}, {high}{']' if high_inclusive else ')'}"
+
+
+def _in_range(op: str, name: str, value: Any, low: Any, high: Any, high_inclusive: bool = True) -> None:
+    """ValueError unless ``low <= value <= high`` (either bound may be None; ``value < high`` if not inclusive)."""
+    above = high is not None and (value > high if high_inclusive else value >= high)
+    if (low is not None and value < low) or above:
+        raise ValueError(f"{op}: {name} must be {_interval(low, high, high_inclusive)}, got {value}")
 
 
 def as_bool(op: str, name: str, value: Any) -> bool:
@@ -47,6 +71,35 @@ def as_bool(op: str, name: str, value: Any) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{op}: {name} must be True or False, got {value!r} ({type(value).__name__})")
     return bool(value)
+
+
+def as_pair(op: str, name: str, value: Any, low: int | None = None) -> tuple[int, int]:
+    """An int or a tuple/list of two ints (height, width) as a pair of Python ints: TypeError for any other kind of
+    value or item, ValueError for a sequence of another length or an int below ``low``."""
+    if is_int(value):
+        pair: tuple = (value, value)
+    elif isinstance(value, (tuple, list)) and all(is_int(v) for v in value):
+        pair = tuple(value)
+    else:
+        raise TypeError(f"{op}: {name} must be an int or a pair of ints (h, w), got {value!r} "
+                        f"({type(value).__name__})")
+    if len(pair) != 2:
+        raise ValueError(f"{op}: {name} must be an int or a pair of ints (h, w), got {len(pair)} ints: {value!r}")
+    if low is not None and min(pair) < low:
+        raise ValueError(f"{op}: {name} must be >= {low}, got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def as_choice(op: str, name: str, value: Any, choices: tuple[str, ...]) -> str:
+    """One of the string options ``choices``: TypeError unless ``value`` is a str, ValueError naming the choices when
+    it is another string."""
+    names = [repr(c) for c in choices]
+    options = f"{', '.join(names[:-1])} or {names[-1]}" if len(names) > 1 else names[0]
+    if not isinstance(value, str):
+        raise TypeError(f"{op}: {name} must be {options}, got {value!r} ({type(value).__name__})")
+    if value not in choices:
+        raise ValueError(f"{op}: {name} must be {options}, got {value!r}")
+    return value
 
 
 def as_axis(op: str, axis: Any, ndim: int, name: str = "axis") -> int:
@@ -63,6 +116,27 @@ def as_axis(op: str, axis: Any, ndim: int, name: str = "axis") -> int:
     return int(axis) % n
 
 
+def as_axes(op: str, axis: Any, ndim: int) -> tuple[int, ...]:
+    """``axis`` (None for all, an int, or a tuple/list of ints; negative counts from the end) as a sorted tuple of
+    non-negative axes. TypeError for a non-int axis, ValueError for one out of range or repeated. A 0-d tensor
+    accepts 0 and -1 (as PyTorch) and reduces over nothing."""
+    if axis is None:
+        return tuple(range(ndim))
+    if not (is_int(axis) or isinstance(axis, (tuple, list))):
+        raise TypeError(f"{op}: axis must be None, an int or a tuple of ints, got {axis!r}")
+    items = (axis,) if is_int(axis) else tuple(axis)
+    if not all(is_int(a) for a in items):
+        raise TypeError(f"{op}: axis must be None, an int or a tuple of ints, got {axis!r}")
+    n = max(ndim, 1)
+    for a in items:
+        if not -n <= a < n:
+            raise ValueError(f"{op}: axis {a} is out of range for a tensor with {ndim} dimensions")
+    out = [int(a) % n for a in items]
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}: axis {axis!r} repeats an axis")
+    return tuple(sorted(out)) if ndim else ()
+
+
 def as_dtype(op: str, dtype: Any, kinds: str = "biuf") -> np.dtype:
     """``dtype`` as a NumPy dtype of one of ``kinds`` (b bool, i/u integers, f floats); TypeError otherwise."""
     try:
@@ -75,30 +149,21 @@ def as_dtype(op: str, dtype: Any, kinds: str = "biuf") -> np.dtype:
     return out
 
 
-def as_tensor(op: str, name: str, value: Any, dtype: Any = None) -> Any:
-    """``value`` as a Tensor (converted when it is array-like data); TypeError naming the op otherwise."""
-    from .tensor import Tensor
-
-    if isinstance(value, Tensor):
-        return value
+def as_array(op: str, data: Any, dtype: np.dtype | None = None) -> np.ndarray:
+    """Numeric data as an array: ``dtype`` when given; otherwise Python floats and lists become float32 and NumPy
+    float32/float64 arrays keep their dtype (not copied). TypeError for data that is not bool, int or float."""
+    from_numpy = isinstance(data, (np.ndarray, np.generic))
     try:
-        return Tensor(value, dtype=dtype)
-    except (TypeError, ValueError, OverflowError) as err:
-        raise TypeError(f"{op}: {name} must be a Tensor or numeric array-like, got {type(value).__name__} "
-                        f"({err})") from None
-
-
-def as_gradient(op: str, output: Any, gradient: Any) -> Any:
-    """``gradient=`` of ``output.backward``: None, or a Tensor of the output's dtype (array-likes are converted)."""
-    from .tensor import Tensor
-
-    if gradient is None:
-        return None
-    gradient = as_tensor(op, "gradient", gradient, None if isinstance(gradient, Tensor) else output.dtype)
-    if gradient.dtype != output.dtype:
-        raise TypeError(f"{op}: gradient has dtype {gradient.dtype} for an output of dtype {output.dtype}; they must "
-                        "match")
-    return gradient
+        array = np.asarray(data)
+    except (ValueError, TypeError) as err:
+        raise TypeError(f"{op}: cannot make a tensor from {type(data).__name__}: {err}") from None
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{op}: data of dtype {array.dtype} is not numeric; pass numbers (bool, int or float)")
+    if dtype is not None:
+        return array.astype(dtype, copy=False)
+    if array.dtype.kind == "f" and (array.dtype not in _FLOATS or not from_numpy):
+        return array.astype(np.float32)
+    return array
 
 
 def as_shape(op: str, shape: tuple, itemsize: int = 8) -> tuple[int, ...]:
@@ -123,20 +188,3 @@ def allocate(op: str, make, shape: tuple, dtype: Any) -> np.ndarray:
     except (MemoryError, ValueError) as err:
         raise ValueError(f"{op}: cannot allocate an array of shape {shape} and dtype {np.dtype(dtype)}: "
                          f"{err}") from None
-
-
-def as_tensors(op: str, values: Any) -> list:
-    """A non-empty sequence of tensors (or array-likes) of one dtype as a list of Tensors; TypeError naming the op for
-    anything else (ValueError when it is empty)."""
-    from .tensor import Tensor
-
-    if isinstance(values, (Tensor, np.ndarray, str, bytes)) or not hasattr(values, "__iter__"):
-        raise TypeError(f"{op}: expected a sequence of tensors, got {type(values).__name__}; pass a list, e.g. "
-                        f"{op}([a, b])")
-    tensors = [as_tensor(op, f"item {i}", v) for i, v in enumerate(values)]
-    if not tensors:
-        raise ValueError(f"{op}: needs at least one tensor")
-    dtypes = {t.dtype for t in tensors}
-    if len(dtypes) > 1:
-        raise TypeError(f"{op}: inputs have dtypes {sorted(map(str, dtypes))}; convert them to one dtype")
-    return tensors

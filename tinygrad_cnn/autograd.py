@@ -13,26 +13,28 @@ methods receive. This is also the public custom-op API.
 
 The engine walks the graph from the roots in reverse topological order, found iteratively (no
 recursion limit), sums gradients over fan-out, runs each node's VJP once, and frees what the forward
-pass saved unless ``retain_graph=True``.
+pass saved unless ``retain_graph=True``: ``run_backward`` seeds the roots, visits each node, and
+delivers to the leaves, one named step each.
+
+This module sits above ``tensor_core`` (what a tensor holds) and below ``ops`` (the primitives) and
+``tensor`` (the operators): it never names the user-facing Tensor class, and builds every tensor with
+the class of one it was given, so results carry all of its methods.
 """
 
 from __future__ import annotations
 
 import contextlib
+import inspect
 import os
 import threading
 import traceback
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from . import _checks, versions
-
-if TYPE_CHECKING:
-    from .tensor import Tensor
-else:
-    Tensor = None  # the class, bound by tensor.py when it is imported (it imports this module first)
+from . import versions
+from .tensor_core import TensorCore as Tensor  # results are built with the class of the tensors given (type(t))
 
 
 class _GradMode(threading.local):
@@ -118,6 +120,12 @@ class Function:
     created_at = ""  # where the user made this op; filled in under detect_anomaly()
     #: False when ``vjp`` reads no input values (only shapes): in-place writes to the inputs are then harmless
     reads_inputs = True
+    #: keyword arguments handed to ``forward`` but not recorded in ``ctx.params``: values a caller lends for one
+    #: call only (e.g. a buffer the forward pass of another primitive already computed), which a node kept for
+    #: backward must not hold alive. ``vjp`` cannot read them.
+    transient_params: ClassVar[tuple[str, ...]] = ()
+    #: the keyword defaults of ``forward``, bound into ``ctx.params`` by ``apply`` (filled in per subclass)
+    param_defaults: ClassVar[dict[str, Any]] = {}
 
     __slots__ = (
         "__dict__",
@@ -135,6 +143,14 @@ class Function:
         "params",
         "scope",
     )
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        signature = inspect.signature(cls.forward)
+        cls.param_defaults = {
+            name: p.default for name, p in signature.parameters.items()
+            if p.default is not inspect.Parameter.empty and name not in cls.transient_params
+        }
 
     # ---- what forward and vjp use ------------------------------------------------------------
     def save_for_backward(self, *arrays: Any) -> None:
@@ -159,7 +175,11 @@ class Function:
         self._check_alive()
         if self._out is None:
             raise RuntimeError(f"{self.name}.vjp reads ctx.output: set `save_output = True` on the class")
-        return Tensor._make(self._out, self)
+        return type(self._inputs[0])._make(self._out, self)
+
+    def constant(self, array: Any) -> Tensor:
+        """``array`` as a Tensor outside the graph (a mask, fixed weights), for a VJP to combine with its inputs."""
+        return type(self._inputs[0])._make(np.asarray(array), None)
 
     @property
     def name(self) -> str:
@@ -175,6 +195,24 @@ class Function:
                 "were already freed. Pass retain_graph=True to the first backward() if you need to do this."
             )
 
+    def check_unmodified(self) -> None:
+        """RuntimeError if a value the VJP reads was written in place, or had its ``.data`` replaced, after this
+        node was recorded. With ``reads_inputs = False`` only the saved output (if any) is checked."""
+        where = f" (created at {self.created_at})" if self.created_at else ""
+        fix = ("its gradient would be wrong. Run backward before changing it (call optimizer.step() after "
+               "loss.backward()), or change a copy (x.clone())")
+        if self.reads_inputs:
+            for i, (t, a) in enumerate(zip(self._inputs, self._arrays)):
+                if t.data is not a:
+                    raise RuntimeError(f"{self.name}{where}: the .data of input {i} (shape {a.shape}) was replaced "
+                                       f"after the forward pass saved it for backward; {fix}")
+                if versions.written_since(a, self._stamp):
+                    raise RuntimeError(f"{self.name}{where}: input {i} (shape {a.shape}) was modified in place "
+                                       f"after the forward pass saved it for backward; {fix}")
+        if self._out is not None and versions.written_since(self._out, self._stamp):
+            raise RuntimeError(f"{self.name}{where}: its output (shape {self._out.shape}) was modified in place "
+                               f"after the forward pass saved it for backward; {fix}")
+
     # ---- the two methods a primitive defines ---------------------------------------------------
     def forward(self, *arrays: np.ndarray, **params: Any) -> np.ndarray:
         raise NotImplementedError(f"{self.name} defines no forward")
@@ -185,25 +223,34 @@ class Function:
     # ---- recording ----------------------------------------------------------------------------
     @classmethod
     def apply(cls, *inputs: Any, **params: Any) -> Tensor:
-        """Run ``forward`` on the inputs' arrays and record this primitive in the graph when needed."""
+        """Run ``forward`` on the inputs' arrays and record this primitive in the graph when needed.
+
+        Positional arguments are the tensor inputs (array-likes are converted to the class of the first Tensor
+        among them); keyword arguments are params, recorded with the forward's defaults filled in, except
+        those named in ``transient_params``.
+        """
         tensors, arrays, needs = [], [], []
         for x in inputs:  # one plain loop: cheaper than several comprehensions on this hot path
             if not isinstance(x, Tensor):
-                x = Tensor(x)
+                x = _as_input(cls, x, inputs)
             tensors.append(x)
             arrays.append(x.data)
             needs.append(x._requires_grad)
         ctx = cls.__new__(cls)
         ctx._saved = ()
         ctx.freed = False
-        ctx.params = params
+        if cls.param_defaults:  # the caller's params in their order, then the defaults they left out
+            params = {**params, **{k: v for k, v in cls.param_defaults.items() if k not in params}}
+        ctx.params = {k: v for k, v in params.items() if k not in cls.transient_params} if cls.transient_params \
+            else params
         record = _mode.enabled and True in needs
         ctx.needs_input_grad = tuple(needs) if record else (False,) * len(tensors)
         out = ctx.forward(*arrays, **params)
         if type(out) is not np.ndarray:
             out = np.asarray(out)
+        result_type = type(tensors[0])
         if not record or out.dtype.kind != "f":  # integer and bool results are not differentiable
-            return Tensor._make(out, None)
+            return result_type._make(out, None)
         ctx._inputs, ctx._arrays, ctx._stamp = tensors, arrays, versions.clock
         ctx.next = tuple([t._ctx if t._ctx is not None else (t if t._requires_grad else None) for t in tensors])
         ctx.input_shapes = tuple([a.shape for a in arrays])
@@ -212,7 +259,7 @@ class Function:
         if _mode.anomaly:
             ctx.created_at = _user_frame()
             _check_finite(out, "forward output", ctx)
-        return Tensor._make(out, ctx)
+        return result_type._make(out, ctx)
 
     def release(self) -> None:
         """Free what the forward pass saved; the node's edges stay, so the graph can still be drawn."""
@@ -220,6 +267,15 @@ class Function:
         self._inputs = self._arrays = ()
         self._out = None
         self.freed = True
+
+
+def _as_input(cls: type, value: Any, inputs: Sequence[Any]) -> Tensor:
+    """A non-Tensor positional argument of ``cls.apply`` as a Tensor of the class of the first Tensor input."""
+    tensor_type = next((type(x) for x in inputs if isinstance(x, Tensor)), None)
+    if tensor_type is None:
+        raise TypeError(f"{cls.__name__}.apply: pass at least one Tensor input (got only "
+                        f"{', '.join(type(x).__name__ for x in inputs) or 'no inputs'}); wrap arrays with Tensor(...)")
+    return tensor_type(value)
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -257,11 +313,6 @@ def _topological_order(roots: Iterable[Function]) -> list[Function]:
     return order
 
 
-def _accumulate(grads: dict[int, Tensor], key: int, g: Tensor) -> None:
-    previous = grads.get(key)
-    grads[key] = g if previous is None else previous + g
-
-
 def _run_hooks(hooks: list[Callable] | None, g: Tensor) -> Tensor:
     for hook in hooks or ():
         result = hook(g)
@@ -270,96 +321,123 @@ def _run_hooks(hooks: list[Callable] | None, g: Tensor) -> Tensor:
     return g
 
 
+def _vertex(t: Tensor) -> Any:
+    """What a tensor is in the graph: the node that made it, or the leaf itself."""
+    return t._ctx if t._ctx is not None else t
+
+
+class _BackwardPass:
+    """One backward pass: the gradients in flight, keyed by graph vertex, and where they are delivered.
+
+    With ``inputs=None`` gradients accumulate into each leaf's ``.grad``; otherwise they are captured for the
+    inputs, one per input, and no ``.grad`` is touched.
+    """
+
+    def __init__(self, inputs: Sequence[Tensor] | None, retain_graph: bool, create_graph: bool) -> None:
+        self.grads: dict[int, Tensor] = {}
+        self.leaves: dict[int, Tensor] = {}  # every leaf that has received a gradient
+        self.wanted = None if inputs is None else {id(_vertex(t)) for t in inputs}
+        self.captured: dict[int, Tensor] = {}
+        self.retain_graph, self.create_graph = retain_graph, create_graph
+        self.delivered: list[np.ndarray] = []  # arrays already placed in some .grad (never alias two of them)
+        self.external: list[np.ndarray] = []  # the caller's gradient arrays (never alias those either)
+
+    def accumulate(self, key: int, g: Tensor) -> None:
+        previous = self.grads.get(key)
+        self.grads[key] = g if previous is None else previous + g
+
+    def seed_roots(self, roots: Sequence[Tensor], root_grads: Sequence[Tensor]) -> list[Function]:
+        """Place each root's gradient; the roots' nodes, from which the graph is walked."""
+        nodes = []
+        for i, (root, g) in enumerate(zip(roots, root_grads)):
+            if not root.requires_grad:
+                raise RuntimeError(f"element {i} of the outputs does not require grad and has no grad_fn: "
+                                   "compute it from a tensor created with requires_grad=True, outside no_grad()")
+            self.accumulate(id(_vertex(root)), g)
+            self.external.append(g.data)
+            if root._ctx is None:
+                self.leaves[id(root)] = root
+            else:
+                nodes.append(root._ctx)
+        return nodes
+
+    def visit(self, node: Function) -> None:
+        """Run one node's VJP on the gradient summed over its consumers, and pass the results to its inputs."""
+        g = self.grads.pop(id(node), None)
+        if g is None:  # reached, but every path to it carried no gradient
+            if not self.retain_graph:
+                node.release()
+            return
+        if node.freed:
+            node._check_alive()
+        node.check_unmodified()
+        if node.hooks:
+            g = _run_hooks(node.hooks, g)
+        if self.wanted is not None and id(node) in self.wanted:
+            self.captured[id(node)] = g
+        if node.retained is not None and self.wanted is None:
+            for ref in node.retained:
+                t = ref()
+                if t is not None:
+                    self.deliver(t, g)
+        results = node.vjp(g)
+        if not isinstance(results, tuple):
+            results = (results,)
+        if len(results) != len(node.next):
+            raise RuntimeError(f"{node.name}.vjp returned {len(results)} gradients for {len(node.next)} inputs")
+        if _mode.anomaly:
+            for i, r in enumerate(results):
+                if r is not None:
+                    _check_finite(r.data, f"gradient of input {i}", node)
+        for child, shape, r in zip(node.next, node.input_shapes, results):
+            if child is None or r is None:
+                continue
+            if r.data.shape != shape:
+                raise RuntimeError(f"{node.name}.vjp returned a gradient of shape {r.shape} for an input of shape "
+                                   f"{shape}")
+            if not isinstance(child, Function):
+                self.leaves[id(child)] = child
+            self.accumulate(id(child), r)
+        if not self.retain_graph:
+            node.release()
+
+    def deliver_to_leaves(self) -> None:
+        """Each leaf's summed gradient, through its hooks, into ``.grad`` (or captured for ``grad()``)."""
+        for key, leaf in self.leaves.items():
+            g = _run_hooks(leaf._hooks, self.grads[key])
+            if self.wanted is not None:
+                self.captured[key] = g
+            else:
+                self.deliver(leaf, g)
+
+    def deliver(self, t: Tensor, g: Tensor) -> None:
+        """Accumulate ``g`` into ``t.grad``, never aliasing another delivered gradient or the caller's gradient."""
+        if not self.create_graph:
+            g = g._make(_unaliased(g.data, self.external + self.delivered), None)
+        if t.grad is None:
+            t.grad = g
+        else:
+            t.grad = t.grad + g if self.create_graph else g._make(t.grad.data + g.data, None)
+        self.delivered.append(t.grad.data)
+
+
 def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor], inputs: Sequence[Tensor] | None = None,
                  retain_graph: bool = False, create_graph: bool = False) -> list[Tensor | None] | None:
-    """Propagate ``root_grads`` from ``roots`` to the leaves.
+    """Propagate ``root_grads`` from ``roots`` to the leaves: seed the roots, visit every node in reverse
+    topological order, deliver to the leaves.
 
     With ``inputs=None`` gradients accumulate into each leaf's ``.grad``; otherwise they are returned,
     one per input (None where an input is not reached), and no ``.grad`` is touched.
     """
-    grads: dict[int, Tensor] = {}
-    leaf_of: dict[int, Tensor] = {}
-    nodes = []
-    for root, g in zip(roots, root_grads):
-        if not root.requires_grad:
-            raise RuntimeError(
-                f"element {len(nodes)} of the outputs does not require grad and has no grad_fn: "
-                "compute it from a tensor created with requires_grad=True, outside no_grad()"
-            )
-        vertex = root._ctx if root._ctx is not None else root
-        _accumulate(grads, id(vertex), g)
-        if root._ctx is None:
-            leaf_of[id(root)] = root
-        else:
-            nodes.append(root._ctx)
-    wanted = None
-    if inputs is not None:
-        wanted = {id(t._ctx if t._ctx is not None else t) for t in inputs}
-    captured: dict[int, Tensor] = {}
-    external = [g.data for g in root_grads]
-    delivered: list[np.ndarray] = []
-
-    anomaly = _mode.anomaly
-    with _SetGradMode(create_graph):
+    backward_pass = _BackwardPass(inputs, retain_graph, create_graph)
+    nodes = backward_pass.seed_roots(roots, root_grads)
+    with _SetGradMode(create_graph):  # VJPs record a graph only when it will be differentiated again
         for node in _topological_order(nodes):
-            g = grads.pop(id(node), None)
-            if g is None:  # reached, but every path to it carried no gradient
-                if not retain_graph:
-                    node.release()
-                continue
-            if node.freed:
-                node._check_alive()
-            versions.check_unmodified(node)
-            if node.hooks:
-                g = _run_hooks(node.hooks, g)
-            if wanted is not None and id(node) in wanted:
-                captured[id(node)] = g
-            if node.retained is not None and inputs is None:
-                for ref in node.retained:
-                    t = ref()
-                    if t is not None:
-                        _deliver(t, g, create_graph, external, delivered)
-            results = node.vjp(g)
-            if not isinstance(results, tuple):
-                results = (results,)
-            if len(results) != len(node.next):
-                raise RuntimeError(f"{node.name}.vjp returned {len(results)} gradients for {len(node.next)} inputs")
-            if anomaly:
-                for i, r in enumerate(results):
-                    if r is not None:
-                        _check_finite(r.data, f"gradient of input {i}", node)
-            for child, shape, r in zip(node.next, node.input_shapes, results):
-                if child is None or r is None:
-                    continue
-                if r.data.shape != shape:
-                    raise RuntimeError(
-                        f"{node.name}.vjp returned a gradient of shape {r.shape} for an input of shape {shape}"
-                    )
-                if not isinstance(child, Function):
-                    leaf_of[id(child)] = child
-                _accumulate(grads, id(child), r)
-            if not retain_graph:
-                node.release()
-        for key, leaf in leaf_of.items():  # every leaf in leaf_of received a gradient
-            g = _run_hooks(leaf._hooks, grads[key])
-            if wanted is not None:
-                captured[key] = g
-            else:
-                _deliver(leaf, g, create_graph, external, delivered)
+            backward_pass.visit(node)
+        backward_pass.deliver_to_leaves()
     if inputs is None:
         return None
-    return [captured.get(id(t._ctx if t._ctx is not None else t)) for t in inputs]
-
-
-def _deliver(t: Tensor, g: Tensor, create_graph: bool, external: list, delivered: list) -> None:
-    """Accumulate ``g`` into ``t.grad``, never aliasing another delivered gradient or the caller's gradient."""
-    if not create_graph:
-        g = type(g)._make(_unaliased(g.data, external + delivered), None)
-    if t.grad is None:
-        t.grad = g
-    else:
-        t.grad = t.grad + g if create_graph else type(g)._make(t.grad.data + g.data, None)
-    delivered.append(t.grad.data)
+    return [backward_pass.captured.get(id(_vertex(t))) for t in inputs]
 
 
 def _unaliased(data: np.ndarray, others: list[np.ndarray]) -> np.ndarray:
@@ -367,6 +445,17 @@ def _unaliased(data: np.ndarray, others: list[np.ndarray]) -> np.ndarray:
     if not data.flags.writeable or any(np.may_share_memory(data, other) for other in others):
         return data.copy()
     return data
+
+
+def backward(tensor: Tensor, gradient: Any = None, retain_graph: bool | None = None,
+             create_graph: bool = False) -> None:
+    """Accumulate d(tensor)/d(leaf), weighted by ``gradient``, into ``.grad`` of every leaf that requires grad."""
+    if not tensor.requires_grad:
+        raise RuntimeError("backward: this tensor does not require grad and has no grad_fn; compute it from "
+                           "a tensor with requires_grad=True, outside no_grad()")
+    g = _initial_grad(tensor, gradient, "backward")
+    run_backward([tensor], [g], retain_graph=create_graph if retain_graph is None else retain_graph,
+                 create_graph=create_graph)
 
 
 def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
@@ -398,20 +487,30 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
         seen = [g.data for g in root_grads]
         for i, r in enumerate(result):
             if r is not None:
-                result[i] = Tensor._make(_unaliased(r.data, seen), None)
+                result[i] = r._make(_unaliased(r.data, seen), None)
                 seen.append(result[i].data)
     return tuple(result)
 
 
 def _initial_grad(output: Tensor, g: Any, caller: str) -> Tensor:
+    """The gradient a backward pass starts from: ones for a one-element output, else the caller's ``g`` as a
+    tensor of the output's class, dtype and shape (TypeError / ValueError naming the caller otherwise)."""
     if g is None:
         if output.size != 1:
             raise RuntimeError(
                 f"{caller}: the output has shape {output.shape}, so the gradient is only implicit for scalars; "
                 "pass gradient= (a tensor of the output's shape), or reduce the output first, e.g. out.sum()"
             )
-        return Tensor._make(np.ones(output.shape, dtype=output.dtype), None)
-    g = _checks.as_gradient(caller, output, g)  # a Tensor of the output's dtype, or a TypeError naming the caller
+        return output._make(np.ones(output.shape, dtype=output.dtype), None)
+    if not isinstance(g, Tensor):
+        try:
+            g = type(output)(g, dtype=output.dtype)
+        except (TypeError, ValueError, OverflowError) as err:
+            raise TypeError(f"{caller}: gradient must be a Tensor or numeric array-like, got {type(g).__name__} "
+                            f"({err})") from None
+    if g.dtype != output.dtype:
+        raise TypeError(f"{caller}: gradient has dtype {g.dtype} for an output of dtype {output.dtype}; they must "
+                        "match")
     if g.shape != output.shape:
         raise ValueError(f"{caller}: gradient of shape {g.shape} for an output of shape {output.shape}; "
                          "they must match")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -18,7 +19,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from . import serialization
+from . import optim, serialization, viz
 from .data import MNIST, DataLoader, Digits, DownloadError, IDXError, MNISTNotFoundError, random_shift
 from .data.loader import ArrayDataset
 from .factories import manual_seed
@@ -60,8 +61,6 @@ def load_dataset(name: str, train: bool, data_dir: str | None, download: bool = 
 
 
 def make_optimizer(name: str, params: list, lr: float):
-    from . import optim
-
     return optim.Adam(params, lr=lr) if name == "adam" else optim.SGD(params, lr=lr, momentum=0.9)
 
 
@@ -116,8 +115,6 @@ def plot_metrics(history: list[dict], path: Path) -> Path:
 def write_graph(loss, path: Path, direction: str = "backward", params: Any = None) -> str:
     """Render the graph of ``loss`` to ``path`` (format from its suffix); without Graphviz's ``dot`` write the
     ``.dot`` source next to it and return a one-line hint instead of failing."""
-    from . import viz
-
     graph = viz.draw_graph(loss, direction=direction, params=params)
     fmt = path.suffix.lstrip(".") or "svg"
     dot_path = path.with_suffix(".dot")
@@ -225,8 +222,6 @@ def cmd_graph(args: argparse.Namespace) -> int:
 
 def cmd_bench(options: Sequence[str]) -> int:
     """Run the benchmark script of the source checkout (``python -m benchmarks``) with the given options."""
-    import subprocess
-
     root = Path(__file__).resolve().parents[1]
     if not (root / "benchmarks" / "__main__.py").is_file():
         raise UsageError("the benchmarks ship with the source checkout, not the installed package; run "

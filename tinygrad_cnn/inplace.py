@@ -14,11 +14,13 @@ from typing import Any
 
 import numpy as np
 
-from . import autograd, versions
+from . import _checks, autograd, versions
+from .ops.elementwise import Cast
+from .ops.movement import TensorIndexError, normalize_index
 
 
 class InPlaceMethods:
-    """Mixed into Tensor (no state of its own)."""
+    """Mixed into Tensor (no state of its own): it sits above the primitives, beside the operators."""
 
     __slots__ = ()
 
@@ -62,8 +64,7 @@ class InPlaceMethods:
     def fill_(self, value: float) -> Any:
         """Every element of x set to the number ``value`` (cast to x's dtype), in place."""
         _writable(self, "fill_")
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
-            raise TypeError(f"fill_: value must be a real number, got {type(value).__name__}")
+        _checks.as_real("fill_", "value", value)
         self.data.fill(value)
         versions.mark_modified(self.data)
         return self
@@ -77,8 +78,6 @@ class InPlaceMethods:
 
     def __setitem__(self, index: Any, value: Any) -> None:
         """x[index] = value, in place, with NumPy's indexing rules (Tensors and lists allowed as indices)."""
-        from .ops.movement import TensorIndexError, normalize_index
-
         _writable(self, "setitem", value)
         value = value.data if isinstance(value, InPlaceMethods) else np.asarray(value)
         if value.dtype.kind not in "biuf":
@@ -99,8 +98,6 @@ class InPlaceMethods:
 
     def clone(self) -> Any:
         """A copy with its own memory, differentiable (the gradient passes through unchanged)."""
-        from .ops.elementwise import Cast
-
         return Cast.apply(self, dtype=self.data.dtype)
 
     @property

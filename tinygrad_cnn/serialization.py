@@ -25,6 +25,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from .nn.module import Parameter
 from .tensor import Tensor
 
 FORMAT = "tinygrad_cnn.checkpoint"
@@ -62,8 +63,6 @@ class _Encoder:
         return key
 
     def node(self, value: Any, where: str) -> dict[str, Any]:
-        from .nn.module import Parameter
-
         if value is None:
             return {"t": "none"}
         if isinstance(value, bool):
@@ -285,8 +284,6 @@ class _Decoder:
         return self.arrays[key]
 
     def node(self, node: Any, where: str) -> Any:
-        from .nn.module import Parameter
-
         if not isinstance(node, dict) or "t" not in node:
             raise self.fail(where, "not a node")
         kind, value = node["t"], node.get("v")

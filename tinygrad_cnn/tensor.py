@@ -1,39 +1,31 @@
-"""Tensor: a NumPy array plus the graph node that made it. Operators and methods are thin sugar over ops."""
+"""Tensor: a NumPy array plus the graph node that made it. Operators and methods are thin sugar over ops.
+
+``TensorCore`` (below the engine) holds the data, the node and the hooks; this subclass, defined above the
+primitives, adds the operators, the methods and ``backward``. Each method converts its arguments and calls one
+primitive's ``apply`` (or composes a few).
+"""
 
 from __future__ import annotations
 
-import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from . import _checks
-from . import autograd as _autograd
-from .autograd import Function, _initial_grad, grad, run_backward
+from . import _checks, autograd
 from .inplace import InPlaceMethods
+from .ops import elementwise as _ew
+from .ops import linalg as _la
+from .ops import movement as _mv
+from .ops import reduce as _red
+from .ops import softmax as _sm
+from .tensor_core import Scalar, TensorCore
 
-Scalar = int | float | bool
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-
-
-def _as_array(data: Any, dtype: np.dtype | None) -> np.ndarray:
-    """Data as an array: float32 for Python floats and lists, NumPy arrays keep float32/float64."""
-    from_numpy = isinstance(data, (np.ndarray, np.generic))
-    try:
-        array = np.asarray(data)
-    except (ValueError, TypeError) as err:
-        raise TypeError(f"Tensor: cannot make a tensor from {type(data).__name__}: {err}") from None
-    if array.dtype.kind not in "biuf":
-        raise TypeError(f"Tensor: data of dtype {array.dtype} is not numeric; pass numbers (bool, int or float)")
-    if dtype is not None:
-        return array.astype(dtype, copy=False)
-    if array.dtype.kind == "f" and (array.dtype not in _FLOATS or not from_numpy):
-        return array.astype(np.float32)
-    return array
+__all__ = ["Scalar", "Tensor", "as_tensor", "as_tensors", "concatenate", "grad", "promote", "stack", "where"]
+grad = autograd.grad
 
 
-class Tensor(InPlaceMethods):
+class Tensor(TensorCore, InPlaceMethods):
     """An n-dimensional array that records the primitive ops computing it, for reverse-mode differentiation.
 
     ``Tensor(data, requires_grad=False, dtype=None)``: Python floats and lists become float32, NumPy float32
@@ -41,93 +33,18 @@ class Tensor(InPlaceMethods):
     cannot require grad.
     """
 
-    __slots__ = ("__weakref__", "_ctx", "_hooks", "_requires_grad", "data", "grad")
-    __array_ufunc__ = None  # NumPy defers ``ndarray <op> Tensor`` to our reflected operators
+    __slots__ = ()
+    __hash__ = TensorCore.__hash__  # identity, as before: defining __eq__ below would otherwise unset it
 
-    def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
-        self.data = _as_array(data.data if isinstance(data, Tensor) else data,
-                              None if dtype is None else _checks.as_dtype("Tensor", dtype))
-        self._ctx: Function | None = None
-        self._hooks: list[Callable] | None = None
-        self.grad: Tensor | None = None
-        self._requires_grad = False
-        self.requires_grad = requires_grad
-
-    @classmethod
-    def _make(cls, data: np.ndarray, ctx: Function | None) -> Tensor:
-        """Fast constructor for results of ops: no conversion, no checks."""
-        t = cls.__new__(cls)
-        t.data, t._ctx, t._hooks, t.grad, t._requires_grad = data, ctx, None, None, ctx is not None
-        return t
-
-    # ---- properties --------------------------------------------------------------------------
-    @property
-    def requires_grad(self) -> bool:
-        return self._requires_grad
-
-    @requires_grad.setter
-    def requires_grad(self, value: bool) -> None:
-        if _checks.as_bool("Tensor", "requires_grad", value) and self.data.dtype.kind != "f":
-            raise TypeError(f"Tensor: only floating-point tensors can require grad, this one is {self.dtype}; "
-                            "convert with .float() first")
-        if self._ctx is not None and not value:
-            raise RuntimeError("Tensor: requires_grad can only be turned off on leaf tensors; use .detach()")
-        self._requires_grad = bool(value)
-
-    shape = property(lambda self: self.data.shape, doc="The shape, a tuple of ints.")
-    ndim = property(lambda self: self.data.ndim, doc="The number of axes.")
-    dtype = property(lambda self: self.data.dtype, doc="The NumPy dtype.")
-    size = property(lambda self: self.data.size, doc="The number of elements.")
-    is_leaf = property(lambda self: self._ctx is None, doc="True for tensors not made by a recorded op.")
-    grad_fn = property(lambda self: self._ctx, doc="The node (a Function) that made this tensor, or None.")
     T = property(lambda self: self.permute(tuple(range(self.ndim - 1, -1, -1))), doc="All axes reversed.")
-
-    def __repr__(self) -> str:
-        extra = f", grad_fn={self._ctx!r}" if self._ctx is not None else (
-            ", requires_grad=True" if self._requires_grad else "")
-        body = np.array2string(self.data, separator=", ", prefix="Tensor(", threshold=20)
-        return f"Tensor({body}, shape={self.shape}, dtype={self.dtype}{extra})"
-
-    def __len__(self) -> int:
-        if self.ndim == 0:
-            raise TypeError("len() of a 0-d tensor")
-        return self.shape[0]
 
     def __iter__(self):
         return (self[i] for i in range(len(self)))
 
-    def __bool__(self) -> bool:
-        if self.size != 1:
-            raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous; use .any() or .all()")
-        return bool(self.data)
-
-    def __array__(self, dtype=None, copy=None) -> np.ndarray:
-        return self.data if dtype is None else self.data.astype(dtype)
-
-    __hash__ = object.__hash__
-
     # ---- conversion ---------------------------------------------------------------------------
-    def numpy(self) -> np.ndarray:
-        """The data as a NumPy array (shared, not copied)."""
-        return self.data
-
-    def item(self) -> Scalar:
-        if self.size != 1:
-            raise ValueError(f"item: only one-element tensors convert to a Python scalar, shape is {self.shape}")
-        return self.data.item()
-
-    def tolist(self) -> Any:
-        return self.data.tolist()
-
-    def detach(self) -> Tensor:
-        """The same data, cut from the graph."""
-        return Tensor._make(self.data, None)
-
     def astype(self, dtype: Any) -> Tensor:
         """A copy in another dtype; differentiable between float dtypes."""
-        from .ops.elementwise import Cast
-
-        return Cast.apply(self, dtype=_checks.as_dtype("astype", dtype))
+        return _ew.Cast.apply(self, dtype=_checks.as_dtype("astype", dtype))
 
     def float(self) -> Tensor:
         return self if self.dtype == np.float32 else self.astype(np.float32)
@@ -139,34 +56,7 @@ class Tensor(InPlaceMethods):
     def backward(self, gradient: Tensor | np.ndarray | None = None, retain_graph: bool | None = None,
                  create_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf), weighted by ``gradient``, into ``.grad`` of every leaf that requires grad."""
-        if not self._requires_grad:
-            raise RuntimeError("backward: this tensor does not require grad and has no grad_fn; compute it from "
-                               "a tensor with requires_grad=True, outside no_grad()")
-        g = _initial_grad(self, gradient, "backward")
-        run_backward([self], [g], retain_graph=create_graph if retain_graph is None else retain_graph,
-                     create_graph=create_graph)
-
-    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> Callable[[], None]:
-        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor replaces the gradient.
-
-        Returns a function that removes the hook.
-        """
-        if not self._requires_grad:
-            raise RuntimeError("register_hook: this tensor does not require grad, so no gradient will reach it")
-        owner = self if self._ctx is None else self._ctx
-        attr = "_hooks" if self._ctx is None else "hooks"
-        if getattr(owner, attr) is None:
-            setattr(owner, attr, [])
-        getattr(owner, attr).append(hook)
-        return lambda: getattr(owner, attr).remove(hook)
-
-    def retain_grad(self) -> None:
-        """Keep ``.grad`` on this non-leaf tensor after backward (leaves always keep it)."""
-        if self._ctx is None:
-            return
-        if self._ctx.retained is None:
-            self._ctx.retained = []
-        self._ctx.retained.append(weakref.ref(self))
+        autograd.backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph)
 
     # ---- elementwise --------------------------------------------------------------------------
     def __add__(self, other): return _ew.Add.apply(*promote("add", self, other))
@@ -212,7 +102,7 @@ class Tensor(InPlaceMethods):
 
     def where(self, a, b) -> Tensor:
         """``self ? a : b`` with self a boolean tensor."""
-        return _ew.where(self, a, b)
+        return where(self, a, b)
 
     # ---- reductions ---------------------------------------------------------------------------
     def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
@@ -280,7 +170,7 @@ class Tensor(InPlaceMethods):
 
     def squeeze(self, axis: int | tuple[int, ...] | None = None) -> Tensor:
         """Drop axes of size 1 (all of them, or those in ``axis``, which must have size 1)."""
-        axes = _red.normalize_axes("squeeze", axis, self.ndim)
+        axes = _checks.as_axes("squeeze", axis, self.ndim)
         if axis is not None and any(self.shape[a] != 1 for a in axes):
             raise ValueError(f"squeeze: axis {axis!r} of shape {self.shape} does not have size 1")
         return self.reshape(tuple(n for i, n in enumerate(self.shape) if not (i in axes and n == 1)))
@@ -308,16 +198,12 @@ class Tensor(InPlaceMethods):
     def __getitem__(self, index) -> Tensor:
         return _mv.GetItem.apply(self, index=_mv.normalize_index(index, "getitem"))
 
-    # ---- CNN ops (defined in ops.conv and ops.softmax) ------------------------------------------
+    # ---- softmax (ops.softmax; convolution and pooling are F.* functions) ----------------------
     def log_softmax(self, axis: int = -1) -> Tensor:
-        from .ops.softmax import log_softmax
-
-        return log_softmax(self, axis=axis)
+        return _sm.log_softmax(self, axis=axis)
 
     def softmax(self, axis: int = -1) -> Tensor:
-        from .ops.softmax import softmax
-
-        return softmax(self, axis=axis)
+        return _sm.softmax(self, axis=axis)
 
 
 def _result_float(op: str, a: np.dtype, b: np.dtype) -> np.dtype:
@@ -350,7 +236,7 @@ def promote(op: str, a: Any, b: Any, to_float: bool = False) -> tuple[Tensor, Te
         return (a if a.dtype == target else a.astype(target)), (b if b.dtype == target else b.astype(target))
     tensor, other = (a, b) if ta else (b, a)
     if not isinstance(tensor, Tensor):
-        tensor = _checks.as_tensor(op, "operand", tensor)
+        tensor = as_tensor(op, "operand", tensor)
     if isinstance(other, (bool, int, float, np.bool_, np.integer, np.floating)):
         kind = tensor.dtype.kind
         if kind == "f":
@@ -368,7 +254,7 @@ def promote(op: str, a: Any, b: Any, to_float: bool = False) -> tuple[Tensor, Te
         if tensor.dtype != target:
             tensor = tensor.astype(target)
     else:
-        other = _checks.as_tensor(op, "operand", other)
+        other = as_tensor(op, "operand", other)
         if other.dtype != tensor.dtype or to_float:
             return promote(op, *((tensor, other) if ta else (other, tensor)), to_float=to_float)
     return (tensor, other) if ta else (other, tensor)
@@ -387,7 +273,7 @@ def _compare(ufunc, a: Tensor, b: Any) -> Tensor:
 
 def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     """Join tensors of one shape along a new axis."""
-    tensors = _checks.as_tensors("stack", tensors)
+    tensors = as_tensors("stack", tensors)
     shapes = {t.shape for t in tensors}
     if len(shapes) > 1:
         raise ValueError(f"stack: all tensors must have the same shape, got {sorted(shapes)}")
@@ -397,16 +283,38 @@ def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
 
 def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     """Join tensors along an existing axis."""
-    tensors = _checks.as_tensors("concatenate", tensors)
+    tensors = as_tensors("concatenate", tensors)
     return _mv.Concatenate.apply(*tensors, axis=axis)
 
 
-_autograd.Tensor = Tensor  # the engine builds Tensors without importing this module at call time
+def where(cond: Any, a: Tensor | float, b: Tensor | float) -> Tensor:
+    """``cond ? a : b`` elementwise, broadcasting all three."""
+    cond = as_tensor("where", "condition", cond)
+    a, b = promote("where", a, b)
+    return _ew.Where.apply(cond, a, b)
 
-from .ops import elementwise as _ew  # noqa: E402  (the ops import Tensor, so they come after it)
-from .ops import linalg as _la  # noqa: E402
-from .ops import movement as _mv  # noqa: E402
-from .ops import reduce as _red  # noqa: E402
 
-where = _ew.where
-__all__ = ["Tensor", "concatenate", "grad", "promote", "stack", "where"]
+def as_tensor(op: str, name: str, value: Any, dtype: Any = None) -> Tensor:
+    """``value`` as a Tensor (converted when it is array-like data); TypeError naming the op otherwise."""
+    if isinstance(value, Tensor):
+        return value
+    try:
+        return Tensor(value, dtype=dtype)
+    except (TypeError, ValueError, OverflowError) as err:
+        raise TypeError(f"{op}: {name} must be a Tensor or numeric array-like, got {type(value).__name__} "
+                        f"({err})") from None
+
+
+def as_tensors(op: str, values: Any) -> list[Tensor]:
+    """A non-empty sequence of tensors (or array-likes) of one dtype as a list of Tensors; TypeError naming the op for
+    anything else (ValueError when it is empty)."""
+    if isinstance(values, (TensorCore, np.ndarray, str, bytes)) or not hasattr(values, "__iter__"):
+        raise TypeError(f"{op}: expected a sequence of tensors, got {type(values).__name__}; pass a list, e.g. "
+                        f"{op}([a, b])")
+    tensors = [as_tensor(op, f"item {i}", v) for i, v in enumerate(values)]
+    if not tensors:
+        raise ValueError(f"{op}: needs at least one tensor")
+    dtypes = {t.dtype for t in tensors}
+    if len(dtypes) > 1:
+        raise TypeError(f"{op}: inputs have dtypes {sorted(map(str, dtypes))}; convert them to one dtype")
+    return tensors

@@ -9,7 +9,6 @@ goes away with its array.
 from __future__ import annotations
 
 import weakref
-from typing import Any
 
 import numpy as np
 
@@ -53,22 +52,3 @@ def written_since(array: np.ndarray, stamp: int) -> bool:
         return False
     entry = _writes.get(id(_owner(array)))
     return entry is not None and entry[1] > stamp
-
-
-def check_unmodified(node: Any) -> None:
-    """RuntimeError if a value ``node``'s VJP reads was written in place, or had its ``.data`` replaced, after the
-    node was recorded. A node whose class sets ``reads_inputs = False`` has only its saved output (if any) checked."""
-    where = f" (created at {node.created_at})" if node.created_at else ""
-    fix = ("its gradient would be wrong. Run backward before changing it (call optimizer.step() after "
-           "loss.backward()), or change a copy (x.clone())")
-    if node.reads_inputs:
-        for i, (t, a) in enumerate(zip(node._inputs, node._arrays)):
-            if t.data is not a:
-                raise RuntimeError(f"{node.name}{where}: the .data of input {i} (shape {a.shape}) was replaced "
-                                   f"after the forward pass saved it for backward; {fix}")
-            if written_since(a, node._stamp):
-                raise RuntimeError(f"{node.name}{where}: input {i} (shape {a.shape}) was modified in place "
-                                   f"after the forward pass saved it for backward; {fix}")
-    if node._out is not None and written_since(node._out, node._stamp):
-        raise RuntimeError(f"{node.name}{where}: its output (shape {node._out.shape}) was modified in place "
-                           f"after the forward pass saved it for backward; {fix}")

@@ -30,6 +30,7 @@ from typing import Any
 import graphviz
 import numpy as np
 
+from ._checks import as_choice, as_int
 from .autograd import Function
 from .tensor import Tensor
 
@@ -335,10 +336,8 @@ def graph_structure(tensor: Tensor, direction: str = "forward", params: Any = No
     """The nodes, edges and module clusters that ``draw_graph`` draws (same arguments), as plain data."""
     if not isinstance(tensor, Tensor):
         raise TypeError(f"draw_graph: expected a Tensor, got {type(tensor).__name__}")
-    if direction not in DIRECTIONS:
-        raise ValueError(f"draw_graph: direction must be 'forward' or 'backward', got {direction!r}")
-    if isinstance(max_nodes, bool) or not isinstance(max_nodes, (int, np.integer)) or max_nodes < 2:
-        raise ValueError(f"draw_graph: max_nodes must be an int >= 2, got {max_nodes!r}")
+    as_choice("draw_graph", "direction", direction, DIRECTIONS)
+    max_nodes = as_int("draw_graph", "max_nodes", max_nodes, low=2)
     backward = direction == "backward"
     tensor_names, module_names, _named = _names(params)
     vertices, raw_edges = _walk(tensor, with_constants=not backward)

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import as_int
+from ..factories import generator
 from ..tensor import Tensor
 
 Transform = Callable[[np.ndarray], np.ndarray]
@@ -46,8 +48,7 @@ class ArrayDataset:
 
     def subset(self, count: int) -> ArrayDataset:
         """The first ``count`` items (all when count exceeds the length), same transform."""
-        if count < 1:
-            raise ValueError(f"{type(self).__name__}.subset: count must be >= 1, got {count}")
+        count = as_int(f"{type(self).__name__}.subset", "count", count, low=1)
         return ArrayDataset(self.images[:count], self.labels[:count], self.transform)
 
     def __repr__(self) -> str:
@@ -80,9 +81,7 @@ def random_shift(max_shift: int, seed: int | None = None) -> Transform:
     ``out[n, c, i, j] = x[n, c, i - dy[n], j - dx[n]]`` (0 outside the image), one gather for the whole batch.
     Offsets come from a generator seeded with ``seed`` (or from the one ``manual_seed`` seeds when None).
     """
-    if isinstance(max_shift, bool) or not isinstance(max_shift, (int, np.integer)) or max_shift < 0:
-        raise ValueError(f"random_shift: max_shift must be an int >= 0, got {max_shift!r}")
-    k = int(max_shift)
+    k = as_int("random_shift", "max_shift", max_shift, low=0)
     rng = np.random.default_rng(seed) if seed is not None else None
 
     def transform(images: np.ndarray) -> np.ndarray:
@@ -92,8 +91,6 @@ def random_shift(max_shift: int, seed: int | None = None) -> Transform:
         if k == 0 or batch.shape[0] == 0:
             return images
         if rng is None:
-            from ..factories import generator
-
             dy, dx = generator().integers(-k, k + 1, (2, batch.shape[0]))
         else:
             dy, dx = rng.integers(-k, k + 1, (2, batch.shape[0]))
@@ -119,11 +116,10 @@ class DataLoader:
 
     def __init__(self, dataset: Any, batch_size: int = 1, shuffle: bool = False, seed: int | None = None,
                  drop_last: bool = False) -> None:
-        if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size < 1:
-            raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
+        batch_size = as_int("DataLoader", "batch_size", batch_size, low=1)
         if len(dataset) == 0:
             raise ValueError("DataLoader: the dataset is empty")
-        self.dataset, self.batch_size, self.shuffle, self.drop_last = dataset, int(batch_size), shuffle, drop_last
+        self.dataset, self.batch_size, self.shuffle, self.drop_last = dataset, batch_size, shuffle, drop_last
         self.seed = seed
         self._rng = np.random.default_rng(seed) if seed is not None else None
 
@@ -136,8 +132,6 @@ class DataLoader:
         if not self.shuffle:
             return np.arange(n)
         if self._rng is None:
-            from ..factories import generator
-
             return generator().permutation(n)
         return self._rng.permutation(n)
 

@@ -1,7 +1,8 @@
 """The functional API (``from tinygrad_cnn.nn import functional as F``): CNN ops, activations and losses.
 
-Each function checks its arguments where the user passed them, then calls primitives (``ops.conv``,
-``ops.softmax``) or composes Tensor operations. Shapes follow PyTorch: images NCHW, conv weights
+Each function converts and checks its Python arguments where the user passed them (ints, pairs, options), then
+calls primitives (``ops.conv``, ``ops.pool``, ``ops.linalg``, ``ops.softmax``), which check the invariants of their
+arrays (shapes, dtypes), or composes Tensor operations. Shapes follow PyTorch: images NCHW, conv weights
 (out_channels, in_channels / groups, kH, kW), linear weights (out_features, in_features).
 """
 
@@ -11,24 +12,17 @@ from typing import Literal
 
 import numpy as np
 
-from .._checks import as_bool, as_real, as_tensor, is_int
+from .._checks import as_bool, as_choice, as_int, as_pair, as_real
 from ..factories import generator
-from ..ops.conv import AvgPool2d, Conv2d, MaxPool2d
+from ..ops.conv import Conv2d
+from ..ops.elementwise import Softplus
 from ..ops.linalg import Linear
+from ..ops.pool import AvgPool2d, MaxPool2d
 from ..ops.softmax import BinaryCrossEntropyWithLogits, LogSoftmax, NLLLoss
-from ..tensor import Tensor
+from ..tensor import Tensor, as_tensor
 
 IntPair = int | tuple[int, int]
 Reduction = Literal["mean", "sum", "none"]
-
-
-def _pair(op: str, name: str, value: IntPair, minimum: int) -> tuple[int, int]:
-    pair = (value, value) if is_int(value) else tuple(value) if isinstance(value, (tuple, list)) else ()
-    if len(pair) != 2 or not all(is_int(v) for v in pair):
-        raise ValueError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
-    if min(pair) < minimum:
-        raise ValueError(f"{op}: {name} must be >= {minimum}, got {value!r}")
-    return int(pair[0]), int(pair[1])
 
 
 def _image_batch(op: str, x: Tensor) -> None:
@@ -54,8 +48,7 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntPai
                          f"got {weight.shape}")
     if weight.dtype != x.dtype:
         raise TypeError(f"conv2d: input is {x.dtype} but weight is {weight.dtype}; convert one with .float()/.double()")
-    if not is_int(groups) or groups < 1:
-        raise ValueError(f"conv2d: groups must be a positive int, got {groups!r}")
+    groups = as_int("conv2d", "groups", groups, low=1)
     out_channels, in_per_group = weight.shape[:2]
     if x.shape[1] % groups or out_channels % groups:
         raise ValueError(f"conv2d: groups={groups} must divide both the input channels ({x.shape[1]}) and the "
@@ -63,8 +56,8 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntPai
     if x.shape[1] != in_per_group * groups:
         raise ValueError(f"conv2d: input {x.shape} has {x.shape[1]} channels but weight {weight.shape} expects "
                          f"{in_per_group * groups} (= weight.shape[1] * groups); check in_channels")
-    stride_ = _pair("conv2d", "stride", stride, 1)
-    dilation_ = _pair("conv2d", "dilation", dilation, 1)
+    stride_ = as_pair("conv2d", "stride", stride, 1)
+    dilation_ = as_pair("conv2d", "dilation", dilation, 1)
     if isinstance(padding, str) and padding == "valid":
         padding_ = (0, 0)
     elif isinstance(padding, str) and padding == "same":
@@ -78,7 +71,7 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntPai
     elif isinstance(padding, str):
         raise ValueError(f"conv2d: padding must be an int, a pair, 'valid' or 'same', got {padding!r}")
     else:
-        padding_ = _pair("conv2d", "padding", padding, 0)
+        padding_ = as_pair("conv2d", "padding", padding, 0)
     # a stride beyond the padded input gives one output position, as the padded size itself does, and a 1-wide
     # kernel makes the dilation moot: clamp both, so that the strided views never see a stride too large for NumPy
     stride_ = tuple(max(1, min(s, n + 2 * p)) for s, n, p in zip(stride_, x.shape[2:], padding_))
@@ -87,11 +80,7 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntPai
     if bias is None:
         return Conv2d.apply(x, weight, **params)
     bias = as_tensor("conv2d", "bias", bias)
-    if bias.shape != (out_channels,):
-        raise ValueError(f"conv2d: bias must have shape ({out_channels},) for weight {weight.shape}, got {bias.shape}")
-    if bias.dtype != x.dtype:
-        raise TypeError(f"conv2d: input is {x.dtype} but bias is {bias.dtype}; convert one with .float()/.double()")
-    return Conv2d.apply(x, weight, bias, **params)  # the bias is added inside the primitive
+    return Conv2d.apply(x, weight, bias, **params)  # the bias is added (and its shape and dtype checked) inside
 
 
 def max_pool2d(x: Tensor, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0,
@@ -102,21 +91,21 @@ def max_pool2d(x: Tensor, kernel_size: IntPair, stride: IntPair | None = None, p
     """
     x = as_tensor("max_pool2d", "input", x)
     _image_batch("max_pool2d", x)
-    kernel = _pair("max_pool2d", "kernel_size", kernel_size, 1)
+    kernel = as_pair("max_pool2d", "kernel_size", kernel_size, 1)
     return MaxPool2d.apply(x, kernel_size=kernel,
-                           stride=kernel if stride is None else _pair("max_pool2d", "stride", stride, 1),
-                           padding=_pair("max_pool2d", "padding", padding, 0),
-                           dilation=_pair("max_pool2d", "dilation", dilation, 1))
+                           stride=kernel if stride is None else as_pair("max_pool2d", "stride", stride, 1),
+                           padding=as_pair("max_pool2d", "padding", padding, 0),
+                           dilation=as_pair("max_pool2d", "dilation", dilation, 1))
 
 
 def avg_pool2d(x: Tensor, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0) -> Tensor:
     """Mean over kH x kW windows (zero padding counts): (N, C, H, W) -> (N, C, Ho, Wo)."""
     x = as_tensor("avg_pool2d", "input", x)
     _image_batch("avg_pool2d", x)
-    kernel = _pair("avg_pool2d", "kernel_size", kernel_size, 1)
+    kernel = as_pair("avg_pool2d", "kernel_size", kernel_size, 1)
     return AvgPool2d.apply(x, kernel_size=kernel,
-                           stride=kernel if stride is None else _pair("avg_pool2d", "stride", stride, 1),
-                           padding=_pair("avg_pool2d", "padding", padding, 0))
+                           stride=kernel if stride is None else as_pair("avg_pool2d", "stride", stride, 1),
+                           padding=as_pair("avg_pool2d", "padding", padding, 0))
 
 
 # ---- activations and layers ------------------------------------------------------------------------
@@ -132,6 +121,15 @@ def sigmoid(x: Tensor) -> Tensor:
 
 def tanh(x: Tensor) -> Tensor:
     return as_tensor("tanh", "input", x).tanh()
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """log(1 + exp(beta x)) / beta elementwise, linear (x) where beta x > threshold; never overflows."""
+    beta = as_real("softplus", "beta", beta, finite=True)
+    if beta == 0:
+        raise ValueError("softplus: beta must be nonzero (softplus divides by it), got 0")
+    threshold = as_real("softplus", "threshold", threshold)
+    return Softplus.apply(as_tensor("softplus", "input", input), beta=beta, threshold=threshold)
 
 
 def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
@@ -162,8 +160,7 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     x = as_tensor("dropout", "input", x)
     if x.dtype.kind != "f":
         raise TypeError(f"dropout: input has dtype {x.dtype}; convert it with .float()")
-    if not 0.0 <= as_real("dropout", "p", p) <= 1.0:
-        raise ValueError(f"dropout: p must be in [0, 1], got {p}")
+    p = as_real("dropout", "p", p, low=0, high=1)
     if not as_bool("dropout", "training", training) or p == 0.0:
         return x
     if p == 1.0:
@@ -179,8 +176,7 @@ def flatten(x: Tensor, start_axis: int = 1) -> Tensor:
 
 # ---- losses --------------------------------------------------------------------------------------------
 def _check_reduction(op: str, reduction: str) -> None:
-    if not isinstance(reduction, str) or reduction not in ("mean", "sum", "none"):
-        raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    as_choice(op, "reduction", reduction, ("mean", "sum", "none"))
 
 
 def _reduce(loss: Tensor, reduction: str) -> Tensor:
@@ -256,8 +252,7 @@ def cross_entropy(logits: Tensor, target, reduction: Reduction = "mean", label_s
     logits = as_tensor("cross_entropy", "input", logits)
     _logits_2d("cross_entropy", logits)
     _check_reduction("cross_entropy", reduction)
-    if not 0.0 <= as_real("cross_entropy", "label_smoothing", label_smoothing) <= 1.0:
-        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
+    label_smoothing = as_real("cross_entropy", "label_smoothing", label_smoothing, low=0, high=1)
     n, c = logits.shape
     log_probs = LogSoftmax.apply(logits, axis=1)
     if _raw_target("cross_entropy", target).ndim == 2:  # class probabilities

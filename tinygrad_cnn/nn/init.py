@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from .._checks import as_real
+from .._checks import as_choice, as_real
 from ..factories import generator
 from ..tensor import Tensor
 from ..versions import mark_modified
@@ -37,9 +37,7 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     if nonlinearity == "relu":
         return math.sqrt(2.0)
     if nonlinearity == "leaky_relu":
-        slope = 0.01 if param is None else param
-        if isinstance(slope, bool) or not isinstance(slope, (int, float)) or not math.isfinite(slope):
-            raise ValueError(f"calculate_gain: negative slope {slope!r} is not a finite number")
+        slope = 0.01 if param is None else as_real("calculate_gain", "negative slope (param)", param, finite=True)
         return math.sqrt(2.0) / math.hypot(1.0, slope)  # sqrt(2 / (1 + slope^2)), without overflow
     if nonlinearity == "selu":
         return 3.0 / 4
@@ -62,8 +60,7 @@ def _fans(tensor: Tensor, op: str) -> tuple[int, int]:
 
 
 def _fan(tensor: Tensor, mode: str, op: str) -> int:
-    if not isinstance(mode, str) or mode not in ("fan_in", "fan_out"):
-        raise ValueError(f"{op}: mode must be 'fan_in' or 'fan_out', got {mode!r}")
+    as_choice(op, "mode", mode, ("fan_in", "fan_out"))
     fan_in, fan_out = _fans(tensor, op)
     return fan_in if mode == "fan_in" else fan_out
 
@@ -111,8 +108,7 @@ def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
     """Fill with draws from $\\mathcal{N}(\\text{mean}, \\text{std}^2)$."""
     _check(tensor, "normal_")
     as_real("normal_", "mean", mean, finite=True)
-    if not as_real("normal_", "std", std, finite=True) >= 0:
-        raise ValueError(f"normal_: std must be non-negative, got {std}")
+    as_real("normal_", "std", std, finite=True, low=0.0)
     return _write(tensor, generator().normal(mean, std, tensor.shape))
 
 

@@ -12,27 +12,13 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import allocate, as_bool, as_dtype, as_shape
+from .._checks import allocate, as_bool, as_dtype, as_int, as_pair, as_real, as_shape, is_int
 from ..tensor import Tensor
 from . import functional as F
 from . import init
 from .module import Module, Parameter
 
 IntPair = int | tuple[int, int]
-
-
-def _pair(name: str, value: IntPair, minimum: int) -> tuple[int, int]:
-    pair = (value, value) if isinstance(value, (int, np.integer)) and not isinstance(value, bool) else value
-    if (not isinstance(pair, (tuple, list)) or len(pair) != 2
-            or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum for v in pair)):
-        raise ValueError(f"{name} must be an int >= {minimum} or a pair of them, got {value!r}")
-    return int(pair[0]), int(pair[1])
-
-
-def _count(layer: str, name: str, value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"{layer}: {name} must be a positive int, got {value!r}")
-    return int(value)
 
 
 def _float_dtype(layer: str, dtype: Any) -> np.dtype:
@@ -56,8 +42,8 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype: Any = None) -> None:
         super().__init__()
-        self.in_features = _count("Linear", "in_features", in_features)
-        self.out_features = _count("Linear", "out_features", out_features)
+        self.in_features = as_int("Linear", "in_features", in_features, low=1)
+        self.out_features = as_int("Linear", "out_features", out_features, low=1)
         dtype = _float_dtype("Linear", dtype)
         shape = as_shape("Linear", (self.out_features, self.in_features), dtype.itemsize)
         self.weight = Parameter(allocate("Linear", np.empty, shape, dtype))
@@ -83,16 +69,16 @@ class Conv2d(Module):
                  padding: IntPair = 0, dilation: IntPair = 1, groups: int = 1, bias: bool = True,
                  dtype: Any = None) -> None:
         super().__init__()
-        self.in_channels = _count("Conv2d", "in_channels", in_channels)
-        self.out_channels = _count("Conv2d", "out_channels", out_channels)
-        self.groups = _count("Conv2d", "groups", groups)
+        self.in_channels = as_int("Conv2d", "in_channels", in_channels, low=1)
+        self.out_channels = as_int("Conv2d", "out_channels", out_channels, low=1)
+        self.groups = as_int("Conv2d", "groups", groups, low=1)
         if self.in_channels % self.groups or self.out_channels % self.groups:
             raise ValueError(f"Conv2d: in_channels={in_channels} and out_channels={out_channels} must both be "
                              f"divisible by groups={groups}")
-        self.kernel_size = _pair("Conv2d: kernel_size", kernel_size, 1)
-        self.stride = _pair("Conv2d: stride", stride, 1)
-        self.padding = _pair("Conv2d: padding", padding, 0)
-        self.dilation = _pair("Conv2d: dilation", dilation, 1)
+        self.kernel_size = as_pair("Conv2d", "kernel_size", kernel_size, 1)
+        self.stride = as_pair("Conv2d", "stride", stride, 1)
+        self.padding = as_pair("Conv2d", "padding", padding, 0)
+        self.dilation = as_pair("Conv2d", "dilation", dilation, 1)
         dtype = _float_dtype("Conv2d", dtype)
         shape = as_shape("Conv2d", (self.out_channels, self.in_channels // self.groups, *self.kernel_size),
                          dtype.itemsize)
@@ -127,10 +113,10 @@ class MaxPool2d(Module):
     def __init__(self, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0,
                  dilation: IntPair = 1) -> None:
         super().__init__()
-        _pair("MaxPool2d: kernel_size", kernel_size, 1)
-        _pair("MaxPool2d: stride", kernel_size if stride is None else stride, 1)
-        _pair("MaxPool2d: padding", padding, 0)
-        _pair("MaxPool2d: dilation", dilation, 1)
+        as_pair("MaxPool2d", "kernel_size", kernel_size, 1)
+        as_pair("MaxPool2d", "stride", kernel_size if stride is None else stride, 1)
+        as_pair("MaxPool2d", "padding", padding, 0)
+        as_pair("MaxPool2d", "dilation", dilation, 1)
         self.kernel_size, self.stride = kernel_size, kernel_size if stride is None else stride
         self.padding, self.dilation = padding, dilation
 
@@ -146,9 +132,9 @@ class AvgPool2d(Module):
 
     def __init__(self, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0) -> None:
         super().__init__()
-        _pair("AvgPool2d: kernel_size", kernel_size, 1)
-        _pair("AvgPool2d: stride", kernel_size if stride is None else stride, 1)
-        _pair("AvgPool2d: padding", padding, 0)
+        as_pair("AvgPool2d", "kernel_size", kernel_size, 1)
+        as_pair("AvgPool2d", "stride", kernel_size if stride is None else stride, 1)
+        as_pair("AvgPool2d", "padding", padding, 0)
         self.kernel_size, self.stride, self.padding = kernel_size, kernel_size if stride is None else stride, padding
 
     def forward(self, x: Tensor) -> Tensor:
@@ -184,9 +170,7 @@ class Flatten(Module):
 
     def __init__(self, start_axis: int = 1) -> None:
         super().__init__()
-        if isinstance(start_axis, bool) or not isinstance(start_axis, (int, np.integer)):
-            raise ValueError(f"Flatten: start_axis must be an int, got {start_axis!r}")
-        self.start_axis = int(start_axis)
+        self.start_axis = as_int("Flatten", "start_axis", start_axis)
 
     def forward(self, x: Tensor) -> Tensor:
         return F.flatten(x, self.start_axis)
@@ -200,9 +184,7 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5) -> None:
         super().__init__()
-        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
-            raise ValueError(f"Dropout: p must be a probability in [0, 1], got {p!r}")
-        self.p = float(p)
+        self.p = as_real("Dropout", "p (a probability)", p, low=0, high=1)
 
     def forward(self, x: Tensor) -> Tensor:
         return F.dropout(x, self.p, training=self.training)
@@ -244,7 +226,7 @@ class Sequential(Module):
         items = list(self._modules.items())
         if isinstance(index, slice):
             return Sequential(dict(items[index]))
-        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+        if not is_int(index):
             raise TypeError(f"Sequential indices must be ints or slices, got {type(index).__name__}")
         if not -len(items) <= index < len(items):
             raise IndexError(f"Sequential index {index} is out of range for {len(items)} modules")

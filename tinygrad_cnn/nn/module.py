@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .._checks import as_bool
 from ..autograd import module_scope
 from ..tensor import Tensor
 from ..versions import mark_modified
@@ -183,8 +184,7 @@ class Module:
     # ---- modes and gradients ----------------------------------------------------------------------
     def train(self, mode: bool = True) -> Module:
         """Set ``training`` on this module and every descendant (Dropout reads it); returns self."""
-        if not isinstance(mode, bool):
-            raise ValueError(f"train: mode must be a bool, got {mode!r}")
+        mode = as_bool("train", "mode", mode)
         for module in self.modules():
             object.__setattr__(module, "training", mode)
         return self

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import as_real, as_tensor
+from .._checks import as_real
 from ..autograd import Function
-from ..tensor import Tensor
+from ..tensor_core import TensorCore as Tensor  # for annotations: VJPs build tensors with ctx.constant(...)
 
 
 def unbroadcast(grad: Tensor, shape: tuple[int, ...]) -> Tensor:
@@ -140,13 +140,14 @@ class Pow(Function):
             with np.errstate(divide="ignore", invalid="ignore"):
                 da = b * a ** (b - 1)
             if zero_zero.any():
-                da = where(Tensor(zero_zero), Tensor(np.zeros((), a.dtype)), da)
+                da = Where.apply(ctx.constant(zero_zero), ctx.constant(np.zeros((), a.dtype)), da)
             ga = unbroadcast(g * da, a.shape)
         gb = None
         if need_b:
-            zero_base = Tensor((a.data == 0) & (b.data >= 0))
-            safe_a = where(zero_base, Tensor(np.ones((), a.dtype)), a)
-            gb = unbroadcast(where(zero_base, Tensor(np.zeros((), a.dtype)), g * ctx.output * safe_a.log()), b.shape)
+            zero_base = ctx.constant((a.data == 0) & (b.data >= 0))
+            safe_a = Where.apply(zero_base, ctx.constant(np.ones((), a.dtype)), a)
+            gb = unbroadcast(Where.apply(zero_base, ctx.constant(np.zeros((), a.dtype)), g * ctx.output * safe_a.log()),
+                             b.shape)
         return ga, gb
 
 
@@ -193,7 +194,7 @@ class Abs(Function):
         return np.abs(a)
 
     def vjp(ctx, g):
-        return g * Tensor(np.sign(ctx.inputs[0].data))
+        return g * ctx.constant(np.sign(ctx.inputs[0].data))
 
 
 class Relu(Function):
@@ -204,7 +205,7 @@ class Relu(Function):
 
     def vjp(ctx, g):
         a = ctx.inputs[0].data
-        return g * Tensor((a > 0).astype(a.dtype, copy=False))
+        return g * ctx.constant((a > 0).astype(a.dtype, copy=False))
 
 
 class Sigmoid(Function):
@@ -238,6 +239,27 @@ class Tanh(Function):
         return g * (1 - out * out)
 
 
+class Softplus(Function):
+    """out = log(1 + exp(beta a)) / beta, and out = a where beta a > threshold (as PyTorch).
+
+    Computed as (max(beta a, 0) + log1p(exp(-|beta a|))) / beta: exp never overflows (finite at +-1000 in float32).
+    VJP: g * sigmoid(beta a), and g itself where beta a > threshold.
+    """
+
+    def forward(ctx, a, beta=1.0, threshold=20.0):
+        if a.dtype.kind != "f":
+            raise TypeError(f"softplus: input has dtype {a.dtype}; convert it with .float()")
+        z = a * np.asarray(beta, dtype=a.dtype)
+        soft = (np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))) / np.asarray(beta, dtype=a.dtype)
+        return np.where(z > threshold, a, soft)
+
+    def vjp(ctx, g):
+        (a,) = ctx.inputs
+        beta, threshold = ctx.params["beta"], ctx.params["threshold"]
+        linear = ctx.constant(a.data * beta > threshold)
+        return Where.apply(linear, g, g * (a * beta).sigmoid())
+
+
 def _tie_split(a: np.ndarray, b: np.ndarray, greater: bool) -> np.ndarray:
     """Share of the gradient that goes to ``a``: 1 where it wins, 1/2 on ties, 0 where it loses."""
     wins = a > b if greater else a < b
@@ -245,30 +267,33 @@ def _tie_split(a: np.ndarray, b: np.ndarray, greater: bool) -> np.ndarray:
     return share.astype(np.result_type(a, b), copy=False)
 
 
-class Maximum(Function):
+class _Extreme(Function):
+    """out = max(a, b) or min(a, b) elementwise (``greater`` picks which).  VJP: g split by who wins; a tie sends
+    g/2 to each (as PyTorch)."""
+
+    greater = True
+
+    def forward(ctx, a, b):
+        op = "maximum" if ctx.greater else "minimum"
+        _binary_check(op, a, b)
+        return (np.maximum if ctx.greater else np.minimum)(a, b)
+
+    def vjp(ctx, g):
+        a, b = ctx.inputs
+        share = ctx.constant(_tie_split(a.data, b.data, greater=ctx.greater))
+        return unbroadcast(g * share, a.shape), unbroadcast(g * (1 - share), b.shape)
+
+
+class Maximum(_Extreme):
     """out = max(a, b) elementwise.  VJP: g split by who wins; a tie sends g/2 to each (as PyTorch)."""
 
-    def forward(ctx, a, b):
-        _binary_check("maximum", a, b)
-        return np.maximum(a, b)
-
-    def vjp(ctx, g):
-        a, b = ctx.inputs
-        share = Tensor(_tie_split(a.data, b.data, greater=True))
-        return unbroadcast(g * share, a.shape), unbroadcast(g * (1 - share), b.shape)
+    greater = True
 
 
-class Minimum(Function):
+class Minimum(_Extreme):
     """out = min(a, b) elementwise.  VJP: g split by who wins; a tie sends g/2 to each (as PyTorch)."""
 
-    def forward(ctx, a, b):
-        _binary_check("minimum", a, b)
-        return np.minimum(a, b)
-
-    def vjp(ctx, g):
-        a, b = ctx.inputs
-        share = Tensor(_tie_split(a.data, b.data, greater=False))
-        return unbroadcast(g * share, a.shape), unbroadcast(g * (1 - share), b.shape)
+    greater = False
 
 
 class Where(Function):
@@ -283,10 +308,10 @@ class Where(Function):
 
     def vjp(ctx, g):
         cond, a, b = ctx.inputs
-        zero = Tensor(np.zeros((), g.dtype))
+        zero = ctx.constant(np.zeros((), g.dtype))
         return (None,
-                unbroadcast(where(cond, g, zero), a.shape) if ctx.needs_input_grad[1] else None,
-                unbroadcast(where(cond, zero, g), b.shape) if ctx.needs_input_grad[2] else None)
+                unbroadcast(Where.apply(cond, g, zero), a.shape) if ctx.needs_input_grad[1] else None,
+                unbroadcast(Where.apply(cond, zero, g), b.shape) if ctx.needs_input_grad[2] else None)
 
 
 class Clip(Function):
@@ -307,22 +332,13 @@ class Clip(Function):
 
     def vjp(ctx, g):
         a = ctx.inputs[0].data
-        low, high = ctx.params.get("low"), ctx.params.get("high")
+        low, high = ctx.params["low"], ctx.params["high"]
         inside = np.ones(a.shape, dtype=bool)
         if low is not None:
             inside &= a >= low
         if high is not None:
             inside &= a <= high
-        return g * Tensor(inside.astype(a.dtype, copy=False))
-
-
-def where(cond: Tensor, a: Tensor | float, b: Tensor | float) -> Tensor:
-    """``cond ? a : b`` elementwise, broadcasting all three."""
-    from ..tensor import promote
-
-    cond = as_tensor("where", "condition", cond)
-    a, b = promote("where", a, b)
-    return Where.apply(cond, a, b)
+        return g * ctx.constant(inside.astype(a.dtype, copy=False))
 
 
 class Cast(Function):

@@ -8,7 +8,7 @@ import numpy as np
 
 from .._checks import as_axis, as_int, is_int
 from ..autograd import Function
-from ..tensor import Tensor
+from ..tensor_core import TensorCore
 from .elementwise import unbroadcast
 
 
@@ -21,7 +21,7 @@ def normalize_index(index, op: str = "getitem"):
     """Tensors and lists in an index become arrays, so NumPy reads them as advanced indices; TensorIndexError for
     a ragged list or a float index array."""
     def one(i):
-        if isinstance(i, Tensor):
+        if isinstance(i, TensorCore):
             i = i.data
         elif isinstance(i, list):
             try:

@@ -9,28 +9,9 @@ import math
 
 import numpy as np
 
-from .._checks import as_axis, as_bool, as_real
+from .._checks import as_axes, as_axis, as_bool, as_real
 from ..autograd import Function
-from ..tensor import Tensor
-
-
-def normalize_axes(op: str, axis: int | tuple[int, ...] | None, ndim: int) -> tuple[int, ...]:
-    """``axis`` as a sorted tuple of non-negative axes; ValueError naming the op when one is out of range."""
-    if axis is None:
-        return tuple(range(ndim))
-    if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer, tuple, list)):
-        raise TypeError(f"{op}: axis must be None, an int or a tuple of ints, got {axis!r}")
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
-    out = []
-    for a in axes:
-        if isinstance(a, (bool, np.bool_)) or not isinstance(a, (int, np.integer)):
-            raise TypeError(f"{op}: axis must be None, an int or a tuple of ints, got {axis!r}")
-        if not -max(ndim, 1) <= a < max(ndim, 1):  # a 0-d tensor takes axis 0 or -1, as in PyTorch
-            raise ValueError(f"{op}: axis {a} is out of range for a tensor with {ndim} dimensions")
-        out.append(int(a) % max(ndim, 1))
-    if len(set(out)) != len(out):
-        raise ValueError(f"{op}: axis {axis!r} repeats an axis")
-    return tuple(sorted(out)) if ndim else ()
+from ..tensor_core import TensorCore as Tensor  # for annotations
 
 
 def _kept_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
@@ -44,7 +25,7 @@ class Sum(Function):
 
     def forward(ctx, a, axis=None, keepdims=False):
         keepdims = as_bool("sum", "keepdims", keepdims)
-        ctx.save_for_backward(normalize_axes("sum", axis, a.ndim))
+        ctx.save_for_backward(as_axes("sum", axis, a.ndim))
         return np.sum(a, axis=ctx.saved[0], keepdims=keepdims)
 
     def vjp(ctx, g):
@@ -68,7 +49,7 @@ class _Extreme(Function):
 
     def forward(ctx, a, axis=None, keepdims=False):
         op = "max" if ctx.largest else "min"
-        axes = normalize_axes(op, axis, a.ndim)
+        axes = as_axes(op, axis, a.ndim)
         keepdims = as_bool(op, "keepdims", keepdims)
         if any(a.shape[i] == 0 for i in axes):
             raise ValueError(f"{op}: cannot reduce over an empty axis (shape {a.shape}, axis {axis!r})")
@@ -79,7 +60,7 @@ class _Extreme(Function):
         (axes,) = ctx.saved
         a = ctx.inputs[0].data
         mask = first_extreme_mask(a, axes, ctx.largest).astype(a.dtype, copy=False)
-        return g.reshape(_kept_shape(a.shape, axes)).expand(a.shape) * Tensor(mask)
+        return g.reshape(_kept_shape(a.shape, axes)).expand(a.shape) * ctx.constant(mask)
 
 
 class Max(_Extreme):
@@ -96,7 +77,7 @@ class Min(_Extreme):
 
 def mean(x: Tensor, axis=None, keepdims=False) -> Tensor:
     """Sum over ``axis`` divided by the number of summed elements."""
-    count = math.prod(x.shape[a] for a in normalize_axes("mean", axis, x.ndim))
+    count = math.prod(x.shape[a] for a in as_axes("mean", axis, x.ndim))
     keepdims = as_bool("mean", "keepdims", keepdims)
     if count == 0:
         raise ValueError(f"mean: cannot average over an empty axis (shape {x.shape}, axis {axis!r})")
@@ -105,7 +86,7 @@ def mean(x: Tensor, axis=None, keepdims=False) -> Tensor:
 
 def variance(x: Tensor, axis=None, keepdims=False, ddof=0, op: str = "var") -> Tensor:
     """sum((x - mean)^2) / (n - ddof) over ``axis``; ``op`` ("var" or "std") names the caller in errors."""
-    n = math.prod(x.shape[a] for a in normalize_axes(op, axis, x.ndim))
+    n = math.prod(x.shape[a] for a in as_axes(op, axis, x.ndim))
     keepdims = as_bool(op, "keepdims", keepdims)
     if n == 0 or n - as_real(op, "ddof", ddof, finite=True) <= 0:
         raise ValueError(f"{op}: {n} elements with ddof={ddof} leave no degrees of freedom; lower ddof or reduce "
@@ -125,4 +106,4 @@ def arg_extreme(x: Tensor, axis=None, keepdims=False, largest=True) -> Tensor:
                          f"{x.shape}, axis {axis!r})")
     if x.ndim == 0:
         axis = None
-    return Tensor((np.argmax if largest else np.argmin)(x.data, axis=axis, keepdims=keepdims))
+    return x._make((np.argmax if largest else np.argmin)(x.data, axis=axis, keepdims=keepdims), None)

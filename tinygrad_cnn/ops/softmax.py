@@ -11,7 +11,7 @@ import numpy as np
 
 from .._checks import is_int
 from ..autograd import Function
-from ..tensor import Tensor
+from ..tensor_core import TensorCore as Tensor  # for annotations
 
 
 def _check_axis(op: str, x: np.ndarray, axis: int) -> None:
@@ -97,19 +97,19 @@ class NLLLoss(Function):
         logp = ctx.inputs[0]
         n, c = logp.shape
         p = ctx.params
-        e = p.get("smoothing", 0.0)
+        e = p["smoothing"]
         if len(ctx.inputs) == 2:
-            q, w = ctx.inputs[1], _scale(g, n, p.get("reduction", "mean"))
+            q, w = ctx.inputs[1], _scale(g, n, p["reduction"])
             if e:
                 q = q * (1.0 - e) + e / c
             gl = -(q * w) if ctx.needs_input_grad[0] else None
             gq = -(logp * w) * (1.0 - e) if ctx.needs_input_grad[1] else None
             return gl, gq
-        reduction = p.get("reduction", "mean")
+        reduction = p["reduction"]
         share = 1.0 / n if reduction == "mean" else 1.0  # the 1/N of 'mean' folded into the constant
         minus_q = np.full((n, c), -e * share / c, dtype=logp.dtype)
         minus_q[np.arange(n), p["target"]] -= (1.0 - e) * share
-        return (g.reshape(n, 1) if reduction == "none" else g) * Tensor(minus_q)
+        return (g.reshape(n, 1) if reduction == "none" else g) * ctx.constant(minus_q)
 
 
 class BinaryCrossEntropyWithLogits(Function):

@@ -7,9 +7,10 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import as_real
 from ..tensor import Tensor
 from ..versions import mark_modified
-from .optimizer import Optimizer, check_number
+from .optimizer import Optimizer
 
 
 class Adam(Optimizer):
@@ -36,12 +37,14 @@ class Adam(Optimizer):
         super()._check_group(group)
         name = type(self).__name__
         betas = group["betas"]
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise ValueError(f"{name}: betas must be a pair (beta1, beta2), got {betas!r}")
-        group["betas"] = tuple(check_number(name, f"beta{i + 1}", b, 0.0, 1.0, high_inclusive=False)
+        if not isinstance(betas, (tuple, list)):
+            raise TypeError(f"{name}: betas must be a pair (beta1, beta2), got {betas!r}")
+        if len(betas) != 2:
+            raise ValueError(f"{name}: betas must be a pair (beta1, beta2), got {len(betas)} values: {betas!r}")
+        group["betas"] = tuple(as_real(name, f"beta{i + 1}", b, finite=True, low=0.0, high=1.0, high_inclusive=False)
                                for i, b in enumerate(betas))
-        group["eps"] = check_number(name, "eps", group["eps"])
-        group["weight_decay"] = check_number(name, "weight_decay", group["weight_decay"])
+        group["eps"] = as_real(name, "eps", group["eps"], finite=True, low=0.0)
+        group["weight_decay"] = as_real(name, "weight_decay", group["weight_decay"], finite=True, low=0.0)
 
     def _update(self, group: dict[str, Any]) -> None:
         lr, (beta1, beta2), eps, weight_decay = group["lr"], group["betas"], group["eps"], group["weight_decay"]

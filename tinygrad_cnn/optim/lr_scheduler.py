@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .optimizer import Optimizer, check_number
+from .._checks import as_int, as_real
+from .optimizer import Optimizer
 
 
 class LRScheduler:
@@ -20,8 +21,7 @@ class LRScheduler:
         name = type(self).__name__
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"{name}: expected an Optimizer, got {type(optimizer).__name__}")
-        if isinstance(last_epoch, bool) or not isinstance(last_epoch, int) or last_epoch < -1:
-            raise ValueError(f"{name}: last_epoch must be an int >= -1, got {last_epoch!r}")
+        last_epoch = as_int(name, "last_epoch", last_epoch, low=-1)
         if last_epoch == -1:
             for group in optimizer.param_groups:
                 group.setdefault("initial_lr", group["lr"])
@@ -68,14 +68,15 @@ class StepLR(LRScheduler):
     ``step_size`` epochs."""
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1) -> None:
-        if isinstance(step_size, bool) or not isinstance(step_size, int) or step_size <= 0:
-            raise ValueError(f"StepLR: step_size must be a positive int, got {step_size!r}")
-        self.step_size = step_size
-        self.gamma = check_number("StepLR", "gamma", gamma)
+        self.step_size = as_int("StepLR", "step_size", step_size, low=1)
+        self.gamma = as_real("StepLR", "gamma", gamma, finite=True, low=0.0)
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, base_lr: float, epoch: int) -> float:
-        return base_lr * self.gamma ** (epoch // self.step_size)
+        try:
+            return base_lr * self.gamma ** (epoch // self.step_size)
+        except OverflowError:  # gamma > 1 for many epochs: past the float range, inf as PyTorch's rate becomes
+            return math.inf if base_lr else 0.0
 
 
 class CosineAnnealingLR(LRScheduler):
@@ -83,10 +84,8 @@ class CosineAnnealingLR(LRScheduler):
     down to ``eta_min`` over ``T_max`` epochs (and back up after, as the cosine does)."""
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1) -> None:
-        if isinstance(T_max, bool) or not isinstance(T_max, int) or T_max <= 0:
-            raise ValueError(f"CosineAnnealingLR: T_max must be a positive int, got {T_max!r}")
-        self.T_max = T_max
-        self.eta_min = check_number("CosineAnnealingLR", "eta_min", eta_min)
+        self.T_max = as_int("CosineAnnealingLR", "T_max", T_max, low=1)
+        self.eta_min = as_real("CosineAnnealingLR", "eta_min", eta_min, finite=True, low=0.0)
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, base_lr: float, epoch: int) -> float:

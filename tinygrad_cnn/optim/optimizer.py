@@ -6,30 +6,14 @@ never written, parameters whose ``grad`` is None are skipped.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
 
+from .._checks import as_int, as_real
 from ..autograd import enable_grad
 from ..tensor import Tensor
-
-
-def check_number(op: str, name: str, value: Any, low: float = 0.0, high: float | None = None,
-                 high_inclusive: bool = True) -> float:
-    """``value`` as a float, or ValueError unless it is a finite number in [low, high] (or [low, high))."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{op}: {name} must be a number, got {value!r}")
-    try:
-        value = float(value)
-    except OverflowError:
-        raise ValueError(f"{op}: invalid {name} {value!r}; it is too large for a float") from None
-    above = high is not None and (value > high if high_inclusive else value >= high)
-    if not math.isfinite(value) or value < low or above:
-        interval = f"[{low}, {high}{']' if high_inclusive else ')'}" if high is not None else f">= {low}"
-        raise ValueError(f"{op}: invalid {name} {value!r}; it must be {interval}")
-    return value
 
 
 class Optimizer:
@@ -98,7 +82,7 @@ class Optimizer:
 
     def _check_group(self, group: dict[str, Any]) -> None:
         """Raise ValueError for invalid hyperparameters; normalise them in place (floats)."""
-        group["lr"] = check_number(type(self).__name__, "learning rate lr", group["lr"])
+        group["lr"] = as_real(type(self).__name__, "learning rate lr", group["lr"], finite=True, low=0.0)
 
     # ---- the update ---------------------------------------------------------------------------------
     def zero_grad(self) -> None:
@@ -197,11 +181,7 @@ class Optimizer:
                              "was it saved from another kind of optimiser?")
         out: dict[str, Any] = {}
         for key in self.state_ints:
-            value = entry[key]
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-                raise ValueError(f"{name}: state {key!r} of parameter {index} must be a non-negative int, "
-                                 f"got {value!r}")
-            out[key] = int(value)
+            out[key] = as_int(name, f"state {key!r} of parameter {index} (a count)", entry[key], low=0)
         for key in self.state_arrays:
             value = entry[key]
             value = value.data if isinstance(value, Tensor) else value

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import numpy as np
-
+from .._checks import as_bool, as_real
 from ..tensor import Tensor
 from ..versions import mark_modified
-from .optimizer import Optimizer, check_number
+from .optimizer import Optimizer
 
 
 class SGD(Optimizer):
@@ -33,12 +32,10 @@ class SGD(Optimizer):
 
     def _check_group(self, group: dict[str, Any]) -> None:
         super()._check_group(group)
-        group["momentum"] = check_number("SGD", "momentum", group["momentum"])
-        group["dampening"] = check_number("SGD", "dampening", group["dampening"], high=1.0)
-        group["weight_decay"] = check_number("SGD", "weight_decay", group["weight_decay"])
-        if not isinstance(group["nesterov"], (bool, np.bool_)):
-            raise ValueError(f"SGD: nesterov must be a bool, got {group['nesterov']!r}")
-        group["nesterov"] = bool(group["nesterov"])
+        group["momentum"] = as_real("SGD", "momentum", group["momentum"], finite=True, low=0.0)
+        group["dampening"] = as_real("SGD", "dampening", group["dampening"], finite=True, low=0.0, high=1.0)
+        group["weight_decay"] = as_real("SGD", "weight_decay", group["weight_decay"], finite=True, low=0.0)
+        group["nesterov"] = as_bool("SGD", "nesterov", group["nesterov"])
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ValueError("SGD: Nesterov momentum needs momentum > 0 and dampening = 0, got "
                              f"momentum={group['momentum']}, dampening={group['dampening']}")

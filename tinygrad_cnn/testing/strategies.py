@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from ..tensor import Tensor
+from .sample import Sample
 
 
 def shapes(min_dims: int = 0, max_dims: int = 4, min_side: int = 1, max_side: int = 5) -> st.SearchStrategy:
@@ -124,3 +125,50 @@ def pool2d_args(draw, max_batch: int = 2, max_channels: int = 2, max_kernel: int
     hw = tuple(_fitting_side(draw, kernel[a], padding[a], dilation[a], max_side) for a in range(2))
     return {"x_shape": (draw(st.integers(1, max_batch)), draw(st.integers(1, max_channels)), *hw),
             "kernel_size": kernel, "stride": stride, "padding": padding, "dilation": dilation}
+
+
+# ---- samples for the op table (tinygrad_cnn.testing.opinfo) ----------------------------------------------------
+def _kwargs_strategy(kwargs: st.SearchStrategy | dict | None) -> st.SearchStrategy:
+    if kwargs is None:
+        return st.just({})
+    if isinstance(kwargs, dict):
+        return st.fixed_dictionaries({k: v if isinstance(v, st.SearchStrategy) else st.just(v)
+                                      for k, v in kwargs.items()})
+    return kwargs
+
+
+def samples(*inputs: st.SearchStrategy, kwargs: st.SearchStrategy | dict | None = None,
+            requires_grad: Sequence[bool] | None = None) -> st.SearchStrategy:
+    """``Sample``s whose inputs are drawn one per strategy in ``inputs`` (arrays) and whose keyword arguments are
+    drawn from ``kwargs`` (a strategy of dicts, or a dict of strategies and constants)."""
+    grads = None if requires_grad is None else tuple(requires_grad)
+    return st.tuples(st.tuples(*inputs), _kwargs_strategy(kwargs)).map(lambda p: Sample(p[0], p[1], grads))
+
+
+def unary_samples(low: float = -3.0, high: float = 3.0, away_from: Sequence[float] = (), max_dims: int = 3,
+                  max_side: int = 4, kwargs: st.SearchStrategy | dict | None = None) -> st.SearchStrategy:
+    """Samples of one float64 array of any shape (0-d included) with values in [low, high], away from kinks."""
+    return samples(arrays(shapes(max_dims=max_dims, max_side=max_side), low, high, away_from=away_from),
+                   kwargs=kwargs)
+
+
+@st.composite
+def broadcast_pairs(draw, low: float = -3.0, high: float = 3.0, b_low: float | None = None,
+                    b_high: float | None = None, distinct: bool = False, max_dims: int = 3,
+                    max_side: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """Two float64 arrays of broadcastable shapes (size-1 axes, missing leading axes, odd sizes), the second in
+    [b_low, b_high] when given; ``distinct`` keeps every pair that meets apart (no ties for max/min)."""
+    sa, sb = draw(broadcastable_shapes(max_dims=max_dims, max_side=max_side))
+    a = draw(arrays(sa, low, high, distinct=distinct))
+    b = draw(arrays(sb, low if b_low is None else b_low, high if b_high is None else b_high, distinct=distinct))
+    if distinct:
+        assume(np.min(np.abs(np.subtract(a, b)), initial=1.0) > 1e-2)
+    return a, b
+
+
+def binary_samples(low: float = -3.0, high: float = 3.0, b_low: float | None = None, b_high: float | None = None,
+                   distinct: bool = False, max_dims: int = 3, max_side: int = 3,
+                   kwargs: st.SearchStrategy | dict | None = None) -> st.SearchStrategy:
+    """Samples of two float64 arrays drawn by ``broadcast_pairs``."""
+    pairs = broadcast_pairs(low, high, b_low, b_high, distinct, max_dims, max_side)
+    return st.tuples(pairs, _kwargs_strategy(kwargs)).map(lambda p: Sample(p[0], p[1]))

@@ -1,0 +1,9 @@
+"""The op table of the built-in ops: one ``OpInfo`` entry per public op (and per primitive kernel), from which
+tests/test_op_table.py generates the gradient, reference, float32, in-place and bad-input tests and the census,
+and tests/test_fuzz.py its elementwise and reduction fuzz specs."""
+
+from __future__ import annotations
+
+from . import conv, elementwise, linalg, losses, movement, reduce
+
+TABLE = [*elementwise.ENTRIES, *reduce.ENTRIES, *movement.ENTRIES, *linalg.ENTRIES, *conv.ENTRIES, *losses.ENTRIES]

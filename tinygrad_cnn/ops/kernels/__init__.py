@@ -1,0 +1,11 @@
+"""Speed kernels of the convolution and pooling primitives: plain NumPy functions, no ``Function`` in them.
+
+The maths (each primitive's forward formula and VJP) lives in ``ops/conv.py`` and ``ops/pool.py``; here are the
+tricks that make it fast, each measured in docs/performance.md:
+
+* ``columns``: zero padding, the batch-last layout, im2col in the two column layouts and its adjoint col2im;
+* ``gemm``: the convolution GEMMs on those columns, thin GEMMs cut into blocks of columns;
+* ``windows``: pooling offset by offset over strided views of the kernel offsets.
+
+The kernels import only NumPy and each other.
+"""

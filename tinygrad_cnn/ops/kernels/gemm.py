@@ -1,0 +1,90 @@
+"""The convolution GEMMs on im2col columns, in either column layout, with thin GEMMs cut into column blocks.
+
+Speed kernels, measured in docs/performance.md (the blocking and its target of about 4,096 columns); the maths
+they serve lives in ops/conv.py. Imports only NumPy and ``columns``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .columns import batch_last
+
+
+def _blocks(total: int, target: int = 4096) -> int:
+    """Into how many equal blocks of about ``target`` columns to cut a GEMM's long axis of ``total`` columns.
+
+    OpenBLAS is slow on thin GEMMs whose long axis (Ho Wo N, up to 10^5) is huge next to the others (O, C kh kw
+    below ~30); a batch of blocks runs several times faster. 1 when the axis is short or has no fitting divisor.
+    """
+    if total <= 4 * target:
+        return 1
+    for blocks in range(-(-total // target), total // (target // 4) + 1):
+        if total % blocks == 0:
+            return blocks
+    return 1
+
+
+def _gemm_wide(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a (G, M, K) @ b (G, K, T) -> (G, M, T), computed as a batch of column blocks written in place."""
+    (g, m, k), t = a.shape, b.shape[2]
+    nb = _blocks(t)
+    if nb == 1:
+        return np.matmul(a, b)
+    out = np.empty((g, m, t), dtype=np.result_type(a, b))
+    np.matmul(a[:, None], b.reshape(g, k, nb, t // nb).transpose(0, 2, 1, 3),
+              out=out.reshape(g, m, nb, t // nb).transpose(0, 2, 1, 3))
+    return out
+
+
+def _gemm_reduce(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a (G, M, T) @ b (G, K, T)^T -> (G, M, K), the long axis T summed block by block."""
+    (g, m, t), k = a.shape, b.shape[1]
+    nb = _blocks(t)
+    if nb == 1:
+        return np.matmul(a, b.transpose(0, 2, 1))
+    blocks = np.matmul(a.reshape(g, m, nb, t // nb).transpose(0, 2, 1, 3),
+                       b.reshape(g, k, nb, t // nb).transpose(0, 2, 3, 1))  # (G, blocks, M, K)
+    return blocks.sum(axis=1)
+
+
+def conv_gemm(w: np.ndarray, cols: np.ndarray, bias: np.ndarray | None, n: int, out_hw) -> np.ndarray:
+    """y = w cols (+ b) as an (N, O, Ho, Wo) array: w (O, C/g, kh, kw), the columns of N images in either layout.
+
+    The bias is added into the GEMM's output in place. The groups are the columns' group axis.
+    """
+    groups, o = cols.shape[-3], w.shape[0]
+    wg = w.reshape(groups, o // groups, cols.shape[-2])  # (g, O/g, K); K is second to last in both layouts
+    if cols.ndim == 4:  # per image: (g, O/g, K) @ (N, g, K, Ho Wo) is NCHW already
+        out = np.matmul(wg, cols).reshape(n, o, *out_hw)
+        if bias is not None:
+            out += bias.reshape(1, -1, 1, 1)
+        return out
+    out = _gemm_wide(wg, cols)  # batch innermost: @ (g, K, Ho Wo N) -> (g, O/g, Ho Wo N)
+    if bias is not None:
+        rows = out.reshape(o, -1)  # a view: the GEMM's output is contiguous
+        rows += bias[:, None]
+    return np.ascontiguousarray(out.reshape(o, *out_hw, n).transpose(3, 0, 1, 2))
+
+
+def input_grad_gemm(w: np.ndarray, g: np.ndarray, groups: int) -> np.ndarray:
+    """The column gradient w^T g as (C, kh, kw, Ho, Wo, N), batch innermost for col2im: w (O, C/g, kh, kw),
+    g (N, O, Ho, Wo)."""
+    n, o, ho, wo = g.shape
+    kh, kw = w.shape[2:]
+    # explicit sizes, never -1: NumPy cannot infer an axis of an empty array (N = 0 or O = 0)
+    wg = w.reshape(groups, o // groups, w.shape[1] * kh * kw)  # (g, O/g, C/g kh kw)
+    gt = batch_last(g).reshape(groups, o // groups, ho * wo * n)  # (g, O/g, Ho Wo N)
+    dcols = np.matmul(wg.transpose(0, 2, 1), gt)  # (g, C/g kh kw, Ho Wo N)
+    return dcols.reshape(groups * w.shape[1], kh, kw, ho, wo, n)
+
+
+def weight_grad_gemm(g: np.ndarray, cols: np.ndarray, groups: int) -> np.ndarray:
+    """g cols^T as (g, O/g, C/g kh kw), summed over N Ho Wo: g (N, O, Ho, Wo), the columns in either layout."""
+    n, o = g.shape[:2]
+    p_out = g.shape[2] * g.shape[3]
+    if cols.ndim == 3:  # batch innermost: ONE GEMM, (g, O/g, Ho Wo N) @ (g, Ho Wo N, C/g kh kw)
+        gt = batch_last(g).reshape(groups, o // groups, p_out * n)
+        return _gemm_reduce(gt, cols)
+    # one GEMM per image, (N, g, O/g, Ho Wo) @ (N, g, Ho Wo, C/g kh kw), summed over the batch
+    return np.matmul(g.reshape(n, groups, o // groups, p_out), cols.transpose(0, 1, 3, 2)).sum(axis=0)
