@@ -222,6 +222,13 @@ class Function:
 
     # ---- recording ----------------------------------------------------------------------------
     @classmethod
+    def _bind(cls, params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(what forward receives, what the node records): the caller's params in their order, then the defaults
+        they left out; the record without ``transient_params``."""
+        full = {**params, **{k: v for k, v in cls.param_defaults.items() if k not in params}}
+        return full, {k: v for k, v in full.items() if k not in cls.transient_params}
+
+    @classmethod
     def apply(cls, *inputs: Any, **params: Any) -> Tensor:
         """Run ``forward`` on the inputs' arrays and record this primitive in the graph when needed.
 
@@ -239,10 +246,10 @@ class Function:
         ctx = cls.__new__(cls)
         ctx._saved = ()
         ctx.freed = False
-        if cls.param_defaults:  # the caller's params in their order, then the defaults they left out
-            params = {**params, **{k: v for k, v in cls.param_defaults.items() if k not in params}}
-        ctx.params = {k: v for k, v in params.items() if k not in cls.transient_params} if cls.transient_params \
-            else params
+        if cls.param_defaults or cls.transient_params:
+            params, ctx.params = cls._bind(params)
+        else:
+            ctx.params = params
         record = _mode.enabled and True in needs
         ctx.needs_input_grad = tuple(needs) if record else (False,) * len(tensors)
         out = ctx.forward(*arrays, **params)
@@ -363,7 +370,8 @@ class _BackwardPass:
 
     def visit(self, node: Function) -> None:
         """Run one node's VJP on the gradient summed over its consumers, and pass the results to its inputs."""
-        g = self.grads.pop(id(node), None)
+        grads = self.grads
+        g = grads.pop(id(node), None)
         if g is None:  # reached, but every path to it carried no gradient
             if not self.retain_graph:
                 node.release()
@@ -397,7 +405,8 @@ class _BackwardPass:
                                    f"{shape}")
             if not isinstance(child, Function):
                 self.leaves[id(child)] = child
-            self.accumulate(id(child), r)
+            previous = grads.get(id(child))  # accumulate, inlined: this loop runs once per edge of the graph
+            grads[id(child)] = r if previous is None else previous + r
         if not self.retain_graph:
             node.release()
 
