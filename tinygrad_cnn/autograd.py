@@ -126,6 +126,7 @@ class Function:
     transient_params: ClassVar[tuple[str, ...]] = ()
     #: the keyword defaults of ``forward``, bound into ``ctx.params`` by ``apply`` (filled in per subclass)
     param_defaults: ClassVar[dict[str, Any]] = {}
+    _binds_params: ClassVar[bool] = False  # whether apply must fill in defaults or drop transient params
 
     __slots__ = (
         "__dict__",
@@ -151,6 +152,7 @@ class Function:
             name: p.default for name, p in signature.parameters.items()
             if p.default is not inspect.Parameter.empty and name not in cls.transient_params
         }
+        cls._binds_params = bool(cls.param_defaults or cls.transient_params)
 
     # ---- what forward and vjp use ------------------------------------------------------------
     def save_for_backward(self, *arrays: Any) -> None:
@@ -246,7 +248,7 @@ class Function:
         ctx = cls.__new__(cls)
         ctx._saved = ()
         ctx.freed = False
-        if cls.param_defaults or cls.transient_params:
+        if cls._binds_params:
             params, ctx.params = cls._bind(params)
         else:
             ctx.params = params
