@@ -188,3 +188,15 @@ def allocate(op: str, make, shape: tuple, dtype: Any) -> np.ndarray:
     except (MemoryError, ValueError) as err:
         raise ValueError(f"{op}: cannot allocate an array of shape {shape} and dtype {np.dtype(dtype)}: "
                          f"{err}") from None
+
+
+def as_tensor_of(cls: type, op: str, name: str, value: Any, dtype: Any = None) -> Any:
+    """``value`` as a tensor of class ``cls`` (converted when it is array-like data); TypeError naming the op and the
+    argument otherwise. ``cls`` is passed in because this module sits below every tensor class."""
+    if isinstance(value, cls):
+        return value
+    try:
+        return cls(value, dtype=dtype)
+    except (TypeError, ValueError, OverflowError) as err:
+        raise TypeError(f"{op}: {name} must be a Tensor or numeric array-like, got {type(value).__name__} "
+                        f"({err})") from None

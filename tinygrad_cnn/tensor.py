@@ -13,7 +13,12 @@ from typing import Any
 import numpy as np
 
 from . import _checks, autograd
+from . import promotion as _promotion
 from .inplace import InPlaceMethods
+from .methods.indexing import IndexingMethods
+from .methods.linear_algebra import LinalgMethods
+from .methods.pointwise import PointwiseMethods
+from .methods.reductions import ReductionMethods
 from .ops import elementwise as _ew
 from .ops import linalg as _la
 from .ops import movement as _mv
@@ -25,7 +30,7 @@ __all__ = ["Scalar", "Tensor", "as_tensor", "as_tensors", "concatenate", "grad",
 grad = autograd.grad
 
 
-class Tensor(TensorCore, InPlaceMethods):
+class Tensor(TensorCore, InPlaceMethods, PointwiseMethods, ReductionMethods, IndexingMethods, LinalgMethods):
     """An n-dimensional array that records the primitive ops computing it, for reverse-mode differentiation.
 
     ``Tensor(data, requires_grad=False, dtype=None)``: Python floats and lists become float32, NumPy float32
@@ -206,60 +211,6 @@ class Tensor(TensorCore, InPlaceMethods):
         return _sm.softmax(self, axis=axis)
 
 
-def _result_float(op: str, a: np.dtype, b: np.dtype) -> np.dtype:
-    if a.kind == "f" and b.kind == "f" and a != b:
-        raise TypeError(f"{op}: operands have dtypes {a} and {b}; convert one with .float() or .double()")
-    return a if a.kind == "f" else b
-
-
-def promote(op: str, a: Any, b: Any, to_float: bool = False) -> tuple[Tensor, Tensor]:
-    """Both operands as Tensors of one dtype (PyTorch's rules: Python scalars never upcast a tensor; an integer
-    tensor meeting a float one becomes that float type; float32 with float64 is an error)."""
-    if type(a) is Tensor and type(b) is Tensor and a.data.dtype == b.data.dtype and a.data.dtype.kind == "f":
-        return a, b
-    try:
-        if type(b) in (float, int) and type(a) is Tensor and a.data.dtype.kind == "f":  # the common cases, fast
-            return a, Tensor._make(np.asarray(b, dtype=a.data.dtype), None)
-        if type(a) in (float, int) and type(b) is Tensor and b.data.dtype.kind == "f":
-            return Tensor._make(np.asarray(a, dtype=b.data.dtype), None), b
-    except OverflowError:
-        raise ValueError(f"{op}: the number {b if type(a) is Tensor else a} is too large for a float tensor") from None
-    ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
-    if ta and tb:
-        if a.dtype == b.dtype and (not to_float or a.dtype.kind == "f"):
-            return a, b
-        da, db = a.dtype, b.dtype
-        if da.kind == "f" or db.kind == "f":
-            target = _result_float(op, da, db)
-        else:
-            target = np.dtype(np.float32) if to_float else np.result_type(da, db)
-        return (a if a.dtype == target else a.astype(target)), (b if b.dtype == target else b.astype(target))
-    tensor, other = (a, b) if ta else (b, a)
-    if not isinstance(tensor, Tensor):
-        tensor = as_tensor(op, "operand", tensor)
-    if isinstance(other, (bool, int, float, np.bool_, np.integer, np.floating)):
-        kind = tensor.dtype.kind
-        if kind == "f":
-            target = tensor.dtype
-        elif isinstance(other, (float, np.floating)) or to_float:
-            target = np.dtype(np.float32)
-        else:
-            target = np.result_type(tensor.dtype, np.asarray(other).dtype) if kind in "iu" else np.dtype(np.int64)
-        try:
-            if target.kind not in "biuf":  # np.result_type with an int too large for int64
-                raise OverflowError
-            other = Tensor._make(np.asarray(other, dtype=target), None)
-        except OverflowError:
-            raise ValueError(f"{op}: the number {other} does not fit in a {tensor.dtype} tensor") from None
-        if tensor.dtype != target:
-            tensor = tensor.astype(target)
-    else:
-        other = as_tensor(op, "operand", other)
-        if other.dtype != tensor.dtype or to_float:
-            return promote(op, *((tensor, other) if ta else (other, tensor)), to_float=to_float)
-    return (tensor, other) if ta else (other, tensor)
-
-
 def _compare(ufunc, a: Tensor, b: Any) -> Tensor:
     b = b.data if isinstance(b, Tensor) else b
     try:
@@ -296,13 +247,12 @@ def where(cond: Any, a: Tensor | float, b: Tensor | float) -> Tensor:
 
 def as_tensor(op: str, name: str, value: Any, dtype: Any = None) -> Tensor:
     """``value`` as a Tensor (converted when it is array-like data); TypeError naming the op otherwise."""
-    if isinstance(value, Tensor):
-        return value
-    try:
-        return Tensor(value, dtype=dtype)
-    except (TypeError, ValueError, OverflowError) as err:
-        raise TypeError(f"{op}: {name} must be a Tensor or numeric array-like, got {type(value).__name__} "
-                        f"({err})") from None
+    return _checks.as_tensor_of(Tensor, op, name, value, dtype)
+
+
+def promote(op: str, a: Any, b: Any, to_float: bool = False) -> tuple[Tensor, Tensor]:
+    """Both operands as Tensors of one dtype (see ``promotion.promote``)."""
+    return _promotion.promote(op, a, b, to_float, cls=Tensor)
 
 
 def as_tensors(op: str, values: Any) -> list[Tensor]:

@@ -1,0 +1,12 @@
+"""Indexing, gathering, scattering and rearranging.
+
+Tensor methods with PyTorch's names (and NumPy's spellings where they differ), mixed into Tensor.
+"""
+
+from __future__ import annotations
+
+
+class IndexingMethods:
+    """Mixed into Tensor (no state of its own)."""
+
+    __slots__ = ()

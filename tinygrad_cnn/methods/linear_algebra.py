@@ -1,0 +1,12 @@
+"""Products: einsum, outer, dot, bmm, baddbmm, tensordot.
+
+Tensor methods with PyTorch's names (and NumPy's spellings where they differ), mixed into Tensor.
+"""
+
+from __future__ import annotations
+
+
+class LinalgMethods:
+    """Mixed into Tensor (no state of its own)."""
+
+    __slots__ = ()

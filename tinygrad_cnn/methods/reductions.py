@@ -1,0 +1,12 @@
+"""Reductions, scans, sorting and selection by value.
+
+Tensor methods with PyTorch's names (and NumPy's spellings where they differ), mixed into Tensor.
+"""
+
+from __future__ import annotations
+
+
+class ReductionMethods:
+    """Mixed into Tensor (no state of its own)."""
+
+    __slots__ = ()

@@ -1,0 +1,77 @@
+"""Type promotion of two operands, PyTorch's rules: the one home of "which dtype does ``a op b`` compute in".
+
+Above the primitives (a cast is the ``Cast`` primitive, so promotion stays differentiable) and below the Tensor's
+methods, which all call ``promote``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._checks import as_tensor_of
+from .ops.elementwise import Cast
+from .tensor_core import TensorCore
+
+
+def _cast(t: Any, dtype: np.dtype) -> Any:
+    return t if t.dtype == dtype else Cast.apply(t, dtype=dtype)
+
+
+def _result_float(op: str, a: np.dtype, b: np.dtype) -> np.dtype:
+    if a.kind == "f" and b.kind == "f" and a != b:
+        raise TypeError(f"{op}: operands have dtypes {a} and {b}; convert one with .float() or .double()")
+    return a if a.kind == "f" else b
+
+
+def promote(op: str, a: Any, b: Any, to_float: bool = False, cls: type | None = None) -> tuple[Any, Any]:
+    """Both operands as Tensors of one dtype (PyTorch's rules: Python scalars never upcast a tensor; an integer
+    tensor meeting a float one becomes that float type; float32 with float64 is an error). Non-tensor operands
+    become tensors of the class of the tensor operand (``cls`` when neither is a tensor); ``to_float`` makes an
+    integer result float32 (true division)."""
+    ta, tb = isinstance(a, TensorCore), isinstance(b, TensorCore)
+    if ta and tb and a.data.dtype == b.data.dtype and a.data.dtype.kind == "f":
+        return a, b
+    tensor_type = type(a) if ta else (type(b) if tb else cls)  # the class results are built with
+    if tensor_type is None:
+        raise TypeError(f"{op}: needs at least one Tensor operand")
+    try:
+        if ta and type(b) in (float, int) and a.data.dtype.kind == "f":  # the common cases, fast
+            return a, tensor_type._make(np.asarray(b, dtype=a.data.dtype), None)
+        if tb and type(a) in (float, int) and b.data.dtype.kind == "f":
+            return tensor_type._make(np.asarray(a, dtype=b.data.dtype), None), b
+    except OverflowError:
+        raise ValueError(f"{op}: the number {b if ta else a} is too large for a float tensor") from None
+    if ta and tb:
+        if a.dtype == b.dtype and (not to_float or a.dtype.kind == "f"):
+            return a, b
+        da, db = a.dtype, b.dtype
+        if da.kind == "f" or db.kind == "f":
+            target = _result_float(op, da, db)
+        else:
+            target = np.dtype(np.float32) if to_float else np.result_type(da, db)
+        return _cast(a, target), _cast(b, target)
+    tensor, other = (a, b) if ta else (b, a)
+    if not isinstance(tensor, TensorCore):
+        tensor = as_tensor_of(tensor_type, op, "operand", tensor)
+    if isinstance(other, (bool, int, float, np.bool_, np.integer, np.floating)):
+        kind = tensor.dtype.kind
+        if kind == "f":
+            target = tensor.dtype
+        elif isinstance(other, (float, np.floating)) or to_float:
+            target = np.dtype(np.float32)
+        else:
+            target = np.result_type(tensor.dtype, np.asarray(other).dtype) if kind in "iu" else np.dtype(np.int64)
+        try:
+            if target.kind not in "biuf":  # np.result_type with an int too large for int64
+                raise OverflowError
+            other = tensor_type._make(np.asarray(other, dtype=target), None)
+        except OverflowError:
+            raise ValueError(f"{op}: the number {other} does not fit in a {tensor.dtype} tensor") from None
+        tensor = _cast(tensor, target)
+    else:
+        other = as_tensor_of(tensor_type, op, "operand", other)
+        if other.dtype != tensor.dtype or to_float:
+            return promote(op, *((tensor, other) if ta else (other, tensor)), to_float=to_float, cls=tensor_type)
+    return (tensor, other) if ta else (other, tensor)
