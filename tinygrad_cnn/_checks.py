@@ -200,3 +200,21 @@ def as_tensor_of(cls: type, op: str, name: str, value: Any, dtype: Any = None) -
     except (TypeError, ValueError, OverflowError) as err:
         raise TypeError(f"{op}: {name} must be a Tensor or numeric array-like, got {type(value).__name__} "
                         f"({err})") from None
+
+
+_UNSET: Any = object()
+
+
+def spelling(op: str, pytorch: tuple[str, Any], numpy: tuple[str, Any], default: Any) -> Any:
+    """One argument that has two spellings, PyTorch's and NumPy's (``dim``/``axis``, ``keepdim``/``keepdims``):
+    whichever was given, ``default`` when neither was; TypeError when both were. Pass ``_checks.UNSET`` as the
+    value of a spelling the caller left out, e.g. ``spelling("sum", ("dim", dim), ("axis", axis), None)``."""
+    (p_name, p_value), (n_name, n_value) = pytorch, numpy
+    if p_value is not _UNSET and n_value is not _UNSET:
+        raise TypeError(f"{op}: got both {p_name}= and {n_name}= (two spellings of one argument); pass one")
+    if p_value is not _UNSET:
+        return p_value
+    return default if n_value is _UNSET else n_value
+
+
+UNSET = _UNSET  # the default of an argument whose other spelling may be given instead (see ``spelling``)
