@@ -16,6 +16,10 @@ CONV_SHAPES = {  # name: (input shape at batch 128, weight shape, padding)
     "lenet.conv1": ((128, 1, 28, 28), (6, 1, 5, 5), 2),
     "lenet.conv2": ((128, 6, 14, 14), (16, 6, 5, 5), 0),
 }
+CONV_TRANSPOSE_SHAPES = {  # name: (input shape, weight shape (C_in, C_out, kH, kW), stride, padding): a 2x upsampling
+    "up2x": ((32, 32, 14, 14), (32, 16, 4, 4), 2, 1),
+}
+INTERPOLATE_SHAPES = {"bilinear2x": ((32, 16, 28, 28), 2, "bilinear")}  # name: (input shape, scale factor, mode)
 POOL_SHAPES = {"seed.pool": (128, 2, 24, 24), "lenet.pool1": (128, 6, 28, 28), "lenet.pool2": (128, 16, 10, 10)}
 CHAIN_LENGTH = 200
 
@@ -24,13 +28,20 @@ def case_names(quick: bool = False) -> list[str]:
     batches = (128,) if quick else BATCHES
     names = [f"{model}.{kind}.b{b}" for model in ("seed", "lenet5") for kind in ("train", "infer") for b in batches]
     names += [f"conv.{name}" for name in CONV_SHAPES]
+    names += [f"conv_transpose2d.{name}" for name in CONV_TRANSPOSE_SHAPES]
     names += [f"maxpool.{name}" for name in POOL_SHAPES]
+    names += [f"interpolate.{name}" for name in INTERPOLATE_SHAPES]
     names += ["cross_entropy.b128", "overhead.chain200"]
     return names
 
 
 def _data(shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+
+
+def _conv_transpose_out(xs, ws, stride: int, pad: int) -> tuple[int, ...]:
+    """The output shape of conv_transpose2d: (H - 1) s - 2p + (k - 1) + 1 per side."""
+    return (xs[0], ws[1], (xs[2] - 1) * stride - 2 * pad + ws[2], (xs[3] - 1) * stride - 2 * pad + ws[3])
 
 
 def _labels(n: int) -> np.ndarray:
@@ -73,6 +84,15 @@ def ours(name: str) -> Callable[[], object]:
         def conv():
             F.conv2d(x, w, padding=pad).backward(g)
         return conv
+    if kind == "conv_transpose2d":
+        xs, ws, stride, pad = CONV_TRANSPOSE_SHAPES[rest]
+        x, w = tg.Tensor(_data(xs), requires_grad=True), tg.Tensor(_data(ws, 2), requires_grad=True)
+        b = tg.Tensor(_data(ws[1:2], 4), requires_grad=True)
+        g = _data(_conv_transpose_out(xs, ws, stride, pad), 3)
+
+        def conv_transpose():
+            F.conv_transpose2d(x, w, b, stride=stride, padding=pad).backward(g)
+        return conv_transpose
     if kind == "maxpool":
         x = tg.Tensor(_data(POOL_SHAPES[rest]), requires_grad=True)
         g = _data(POOL_SHAPES[rest][:2] + (POOL_SHAPES[rest][2] // 2, POOL_SHAPES[rest][3] // 2), 3)
@@ -80,6 +100,14 @@ def ours(name: str) -> Callable[[], object]:
         def pool():
             F.max_pool2d(x, 2).backward(g)
         return pool
+    if kind == "interpolate":  # forward and backward of an upsampling (align_corners=False)
+        shape, scale, mode = INTERPOLATE_SHAPES[rest]
+        x = tg.Tensor(_data(shape), requires_grad=True)
+        g = _data(shape[:2] + (shape[2] * scale, shape[3] * scale), 3)
+
+        def resize():
+            F.interpolate(x, scale_factor=scale, mode=mode, align_corners=False).backward(g)
+        return resize
     if kind == "cross_entropy":
         logits, y = tg.Tensor(_data((128, 10)), requires_grad=True), tg.Tensor(_labels(128))
 
@@ -141,6 +169,15 @@ def theirs(name: str) -> Callable[[], object]:
         def conv():
             F.conv2d(x, w, padding=pad).backward(g)
         return conv
+    if kind == "conv_transpose2d":
+        xs, ws, stride, pad = CONV_TRANSPOSE_SHAPES[rest]
+        x, w = t(_data(xs)).requires_grad_(), t(_data(ws, 2)).requires_grad_()
+        b = t(_data(ws[1:2], 4)).requires_grad_()
+        g = t(_data(_conv_transpose_out(xs, ws, stride, pad), 3))
+
+        def conv_transpose():
+            F.conv_transpose2d(x, w, b, stride=stride, padding=pad).backward(g)
+        return conv_transpose
     if kind == "maxpool":
         shape = POOL_SHAPES[rest]
         x = t(_data(shape)).requires_grad_()
@@ -149,6 +186,14 @@ def theirs(name: str) -> Callable[[], object]:
         def pool():
             F.max_pool2d(x, 2).backward(g)
         return pool
+    if kind == "interpolate":
+        shape, scale, mode = INTERPOLATE_SHAPES[rest]
+        x = t(_data(shape)).requires_grad_()
+        g = t(_data(shape[:2] + (shape[2] * scale, shape[3] * scale), 3))
+
+        def resize():
+            F.interpolate(x, scale_factor=scale, mode=mode, align_corners=False).backward(g)
+        return resize
     if kind == "cross_entropy":
         logits, y = t(_data((128, 10))).requires_grad_(), t(_labels(128))
 

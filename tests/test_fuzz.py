@@ -327,16 +327,16 @@ def spec_dtype(dtype, kinds="biuf", default=np.float32):
 
 
 @settings(max_examples=examples(60))
-@given(name=st.sampled_from(["zeros", "ones", "rand", "randn"]), shape=SHAPE_ARGS, dtype=FACTORY_DTYPE)
+@given(name=st.sampled_from(["zeros", "ones", "empty", "rand", "randn"]), shape=SHAPE_ARGS, dtype=FACTORY_DTYPE)
 def test_shape_factories(name, shape, dtype):
     def spec():
         dt = spec_dtype(dtype, "f" if name.startswith("rand") else "biuf")
         shp = spec_shape(shape, dt.itemsize)
-        return no_memory_error(lambda: np.zeros(shp, dt) if name == "zeros" else np.ones(shp, dt))
+        return no_memory_error(lambda: np.zeros(shp, dt) if name in ("zeros", "empty") else np.ones(shp, dt))
 
     def compare(out, ref):
         assert out.shape == ref.shape and out.dtype == ref.dtype
-        if name in ("zeros", "ones"):
+        if name in ("zeros", "ones"):  # empty: any values
             assert_matches(out, ref)
         elif name == "rand" and out.size:
             assert out.data.min() >= 0 and out.data.max() <= 1
@@ -350,7 +350,12 @@ def test_full_and_full_like(shape, fill, dtype, like):
     base = tg.zeros(shape) if like and is_int(shape) and 0 <= shape <= 3 else shape
 
     def spec():
-        dt = spec_dtype(base.dtype if like and dtype is None and isinstance(base, tg.Tensor) else dtype)
+        if like and dtype is None and isinstance(base, tg.Tensor):
+            dt = base.dtype
+        elif dtype is None:  # PyTorch's inference: bool fills bool, int int64, float float32
+            dt = np.dtype(np.bool_ if is_bool(fill) else np.int64 if is_int(fill) else np.float32)
+        else:
+            dt = spec_dtype(dtype)
         if like:
             need(isinstance(base, tg.Tensor), TYPE)
         shp = spec_shape((base.shape if like else shape,), dt.itemsize)
@@ -371,14 +376,24 @@ def test_full_and_full_like(shape, fill, dtype, like):
 @given(args=st.lists(junk_or(small_ints(-4, 6), st.floats(-3, 3), extra=HUGE_FLOATS + [0, 0.0, -INF]), min_size=1,
                      max_size=3), dtype=FACTORY_DTYPE)
 def test_arange(args, dtype):
+    """PyTorch's rules: ceil((end - start) / step) values start + i * step; a step pointing away from end is refused;
+    integer arguments give int64, any float argument float32."""
     def spec():
         start, stop, step = list(args) + [None, 1][len(args) - 1:]
         full = [start, stop, step] if stop is not None else [0, start, step]
         for a in full:
             need(math.isfinite(real_or_invalid(a)), NANINF)
-        need(len(full) < 3 or full[2] != 0, RANGE)
+        start, stop, step = full
+        need(step != 0, RANGE)
+        need((stop - start) * (1 if step > 0 else -1) >= 0, RANGE)
         try:
-            values = np.arange(*full)
+            if all(is_int(a) for a in full):
+                values = np.arange(*full)
+                need(values.dtype.kind in "iu", HUGE)  # beyond int64 (NumPy would switch to float64)
+            else:
+                n = math.ceil((float(stop) - float(start)) / float(step))
+                need(n * 8 <= np.iinfo(np.intp).max, HUGE)
+                values = float(start) + np.arange(n, dtype=np.float64) * float(step)
         except (ValueError, OverflowError, MemoryError):
             raise Invalid(HUGE) from None
         need(values.dtype.kind in "iuf", HUGE)
@@ -416,10 +431,208 @@ def test_like_factories(name, t, dtype):
     expect(name, lambda: getattr(tg, name)(t, dtype=dtype), spec, values=[t], compare=compare)
 
 
+def _pytorch_linspace(start: float, end: float, steps: int) -> np.ndarray:
+    """PyTorch's formula: from start for the first half, from end for the second (both ends exact)."""
+    i = np.arange(steps, dtype=np.float64)
+    if steps == 1:
+        return np.array([start])
+    step = (end - start) / (steps - 1) if steps > 1 else 0.0
+    return np.where(i < steps // 2, start + step * i, end - step * (steps - 1 - i))
+
+
+@settings(max_examples=examples(50))
+@given(name=st.sampled_from(["linspace", "logspace"]), start=REAL_ARG, end=REAL_ARG,
+       steps=junk_or(small_ints(-1, 6), extra=[2**62, np.int64(3)]), base=REAL_ARG,
+       dtype=st.one_of(st.none(), st.sampled_from([np.float32, np.float64, np.int64, np.int8] + BAD_DTYPES[:10])))
+def test_linspace_and_logspace(name, start, end, steps, base, dtype):
+    def spec():
+        s, e = real_or_invalid(start), real_or_invalid(end)
+        need(is_int(steps), TYPE)
+        need(steps >= 0, SIZE)
+        b = real_or_invalid(base) if name == "logspace" else None
+        dt = spec_dtype(dtype, "iuf")
+        need(steps * 8 <= np.iinfo(np.intp).max, HUGE)
+        values = no_memory_error(lambda: _pytorch_linspace(s, e, int(steps)))
+        if b is not None:
+            values = np.power(b, values)
+        if dt.kind in "iu" and values.size:
+            info = np.iinfo(dt)
+            need(np.all(np.isfinite(values)) and info.min <= values.min() and values.max() <= info.max, RANGE)
+        return values.astype(dt)
+
+    call = (lambda: tg.logspace(start, end, steps, base=base, dtype=dtype)) if name == "logspace" else \
+        (lambda: tg.linspace(start, end, steps, dtype=dtype))
+    expect(name, call, spec, values=[start, end, steps, base])
+
+
+SIZE_ARG = st.one_of(st.lists(INT_ARG, max_size=3).map(tuple), st.lists(small_ints(0, 3), max_size=3).map(tuple),
+                     small_ints(-1, 3), st.sampled_from(JUNK + [2**62]))
+
+
+def random_compare(check):
+    """Compare a random draw by shape, dtype and the property ``check(values)``."""
+    def compare(out, ref):
+        assert out.shape == ref.shape and out.dtype == ref.dtype, f"{out.shape} {out.dtype}, want {ref.dtype}"
+        assert check(out.numpy()), f"values {out.numpy()!r}"
+    return compare
+
+
+def spec_size(size) -> tuple:
+    need(is_int(size) or isinstance(size, (tuple, list)), TYPE)
+    return spec_shape(((size,) if is_int(size) else tuple(size),), 8)
+
+
+@settings(max_examples=examples(50))
+@given(low=INT_ARG, high=st.one_of(INT_ARG, st.just(None)), size=SIZE_ARG,
+       dtype=st.one_of(st.none(), st.sampled_from([np.int64, np.int8, np.float32, np.bool_] + BAD_DTYPES[:8])))
+def test_randint(low, high, size, dtype):
+    def spec():
+        lo, hi = (0, low) if high is None else (low, high)
+        need(is_int(lo) and is_int(hi), TYPE)
+        need(lo < hi, RANGE)
+        dt = spec_dtype(np.int64 if dtype is None else dtype, "iuf")
+        if dt.kind in "iu":
+            need(np.iinfo(dt).min <= lo and hi - 1 <= np.iinfo(dt).max, RANGE)
+        need(lo >= -(2**63) and hi <= 2**63, HUGE)
+        shape = spec_size(size)
+        return no_memory_error(lambda: np.full(shape, lo, dt))
+
+    lo, hi = (0, low) if high is None else (low, high)
+    expect("randint", lambda: tg.randint(low, high, size, dtype=dtype), spec, values=[low, high, size],
+           compare=random_compare(lambda v: v.size == 0 or (v.min() >= lo and v.max() < hi)))
+
+
+@given(n=INT_ARG, dtype=st.one_of(st.none(), st.sampled_from([np.int64, np.int8, np.float64] + BAD_DTYPES[:8])))
+def test_randperm(n, dtype):
+    def spec():
+        need(is_int(n), TYPE)
+        need(n >= 0, SIZE)
+        dt = spec_dtype(np.int64 if dtype is None else dtype, "iuf")
+        if dt.kind in "iu":
+            need(n - 1 <= np.iinfo(dt).max, RANGE)
+        need(n * 8 <= np.iinfo(np.intp).max, HUGE)
+        return no_memory_error(lambda: np.arange(n).astype(dt))
+
+    expect("randperm", lambda: tg.randperm(n, dtype=dtype), spec, values=[n],
+           compare=random_compare(lambda v: sorted(v.tolist()) == list(range(len(v)))))
+
+
+MEAN_STD = st.one_of(REAL_ARG, tensors(dtypes=(np.float32, np.float64, np.int64), max_dims=2, grad=False))
+
+
+@settings(max_examples=examples(50))
+@given(mean=MEAN_STD, std=st.one_of(MEAN_STD, st.floats(0, 3)), size=st.one_of(st.none(), SIZE_ARG),
+       dtype=st.one_of(st.none(), st.sampled_from([np.float32, np.float64, np.int64] + BAD_DTYPES[:6])))
+def test_normal(mean, std, size, dtype):
+    def spec():
+        mt, stt = isinstance(mean, tg.Tensor), isinstance(std, tg.Tensor)
+        if mt or stt:
+            need(size is None, TYPE)
+            if mt:
+                need(mean.dtype.kind == "f", DTYPE)
+            m = mean.data if mt else real_or_invalid(mean)
+            if stt:
+                need(std.dtype.kind == "f", DTYPE)
+            s = std.data if stt else real_or_invalid(std)
+            need(not (mt and stt) or mean.dtype == std.dtype, DTYPE)
+            dt = (mean if mt else std).dtype if dtype is None else spec_dtype(dtype, "f")
+            try:
+                shape = np.broadcast_shapes(np.shape(m), np.shape(s))
+            except ValueError:
+                raise Invalid(SHAPE) from None
+        else:
+            need(size is not None, TYPE)
+            s = (real_or_invalid(mean), real_or_invalid(std))[1]
+            dt = spec_dtype(dtype, "f")
+            shape = spec_size(size)
+        need(np.all(np.asarray(s) >= 0), RANGE)
+        return no_memory_error(lambda: np.zeros(shape, dt))
+
+    expect("normal", lambda: tg.normal(mean, std, size, dtype=dtype), spec, values=[mean, std, size],
+           compare=random_compare(lambda v: True))
+
+
+PROBS = st.one_of(tensors(dtypes=(np.float32, np.float64, np.int64, np.bool_), max_dims=2, grad=False),
+                  hnp.arrays(np.float64, hnp.array_shapes(min_dims=0, max_dims=2, max_side=3),
+                             elements=st.floats(0, 1)).map(tg.Tensor),
+                  st.sampled_from(JUNK + [[0.5], np.ones(2)]))
+
+
+@given(x=PROBS, p=st.one_of(st.none(), REAL_ARG, st.floats(0, 1)))
+def test_bernoulli(x, p):
+    def spec():
+        need(isinstance(x, tg.Tensor), TYPE)
+        need(x.dtype.kind == "f", DTYPE)
+        if p is not None:
+            q = real_or_invalid(p)
+            need(0 <= q <= 1, RANGE)
+        else:
+            need(np.all((x.data >= 0) & (x.data <= 1)), RANGE)
+        return np.zeros(x.shape, x.dtype)
+
+    expect("bernoulli", lambda: tg.bernoulli(x, p), spec, values=[x, p],
+           compare=random_compare(lambda v: np.isin(v, [0, 1]).all()))
+
+
+WEIGHTS = st.one_of(tensors(dtypes=(np.float32, np.float64, np.int64), max_dims=3, grad=False),
+                    hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=2, max_side=4),
+                               elements=st.sampled_from([0.0, 0.5, 1.0, 2.0])).map(tg.Tensor),
+                    st.sampled_from(JUNK))
+
+
+@settings(max_examples=examples(50))
+@given(w=WEIGHTS, k=junk_or(small_ints(-1, 5)), replacement=st.sampled_from(BOOLS + [None, 1, "a"]))
+def test_multinomial(w, k, replacement):
+    def spec():
+        need(isinstance(w, tg.Tensor), TYPE)
+        need(w.dtype.kind == "f", DTYPE)
+        need(w.ndim in (1, 2), RANK)
+        need(is_int(k), TYPE)
+        need(k >= 1, RANGE)
+        need(is_bool(replacement), TYPE)
+        rows = w.data.astype(np.float64).reshape(-1, w.shape[-1]) if w.shape[-1] else np.zeros((1, 0))
+        need(rows.shape[1] > 0, SIZE)
+        need(np.all(np.isfinite(rows)), NANINF)
+        need(np.all(rows >= 0) and np.all(rows.sum(axis=1) > 0), RANGE)
+        need(replacement or k <= np.count_nonzero(rows, axis=1).min(), RANGE)
+        return no_memory_error(lambda: np.zeros(spec_shape((w.shape[:-1] + (k,),), 8), np.int64))
+
+    def check(v):
+        if v.size == 0:
+            return True
+        rows = w.data.reshape(-1, w.shape[-1])
+        picked = np.take_along_axis(rows, v.reshape(rows.shape[0], -1), axis=1)
+        distinct = replacement or all(len(set(r)) == len(r) for r in v.reshape(rows.shape[0], -1).tolist())
+        return bool(np.all(picked > 0)) and distinct
+
+    expect("multinomial", lambda: tg.multinomial(w, k, replacement), spec, values=[w, k],
+           compare=random_compare(check))
+
+
+@given(name=st.sampled_from(["tril_indices", "triu_indices"]), row=INT_ARG, col=INT_ARG, offset=INT_ARG,
+       dtype=st.one_of(st.none(), st.sampled_from([np.int64, np.int8, np.int32, np.float32] + BAD_DTYPES[:6])))
+def test_triangle_indices(name, row, col, offset, dtype):
+    def spec():
+        need(is_int(row) and is_int(col) and is_int(offset), TYPE)
+        need(row >= 0 and col >= 0, SIZE)
+        dt = spec_dtype(np.int64 if dtype is None else dtype, "iu")
+        need(int(row) * int(col) <= np.iinfo(np.intp).max, HUGE)  # Python ints: NumPy's would overflow
+        need(max(row, col) <= np.iinfo(dt).max, RANGE)
+        pick = np.tril_indices if name == "tril_indices" else np.triu_indices
+        k = min(max(offset, -row - 1), col + 1)  # beyond the matrix, the offset changes nothing
+        try:
+            return np.stack(pick(row, k, col)).astype(dt)
+        except (MemoryError, ValueError):  # NumPy's "array is too big" for its index arrays
+            raise Invalid(HUGE) from None
+
+    expect(name, lambda: getattr(tg, name)(row, col, offset, dtype=dtype), spec, values=[row, col, offset])
+
+
 # ---- elementwise -----------------------------------------------------------------------------------------------
 # The elementwise ops come from the op table (tests/optable/): each entry of family "unary" or "binary" is fuzzed with
 # its NumPy reference; its ``fuzz`` hints say which input dtype kinds it refuses ("refuses"), whether it computes in
-# float for integer operands ("to_float") and whether it is a method whose tensor comes first ("method").
+# float for integer operands ("to_float") and whether it is a method whose tensor comes first ("method"); unary ones
+# whether an integer input gives float32 ("float") or the result is bool ("bool").
 UNARY = {e.short_name: e for e in TABLE if e.family == "unary"}
 
 
@@ -434,8 +647,14 @@ def test_unary(name, x):
         return entry.ref(x.data if float_in else x.data.astype(np.float64))
 
     def compare(out, expected):
+        if entry.fuzz.get("bool"):  # isnan, logical_not...: a bool result whatever the input
+            assert out.dtype == np.bool_, f"{name}: a {x.dtype} input gave a {out.dtype} result"
+            assert_matches(out, expected)
+            return
         if float_in:
             assert out.dtype == x.dtype, f"{name}: a {x.dtype} input gave a {out.dtype} result"
+        elif entry.fuzz.get("float"):  # float-valued functions of integer tensors are float32, as PyTorch's
+            assert out.dtype == np.float32, f"{name}: a {x.dtype} input gave a {out.dtype} result"
         assert_matches(out, np.asarray(expected).astype(out.dtype) if float_in else expected, check_dtype=float_in)
 
     expect(name, lambda: entry.op(x), spec, values=[x], compare=compare, leaves=[x])
@@ -443,7 +662,8 @@ def test_unary(name, x):
 
 BINARY = {e.short_name: e for e in TABLE if e.family == "binary"}
 COMPARE = {"less": (lambda a, b: a < b, np.less), "greater_equal": (lambda a, b: a >= b, np.greater_equal),
-           "equal": (lambda a, b: a == b, np.equal)}
+           "equal": (lambda a, b: a == b, np.equal), "not_equal": (lambda a, b: a.ne(b), np.not_equal),
+           "less_equal": (lambda a, b: a.le(b), np.less_equal), "greater": (lambda a, b: a.gt(b), np.greater)}
 OPERAND = st.one_of(tensors(max_dims=3, max_side=2), tensors(max_dims=3, max_side=2),
                     st.sampled_from(JUNK + HUGE_INTS + HUGE_FLOATS + [True, 2, -1, 0.5, np.float32(2.0), np.int64(3),
                                                                       (1, 2), [1.0, 2.0, 3.0], np.array([1.0, 2.0])]))
@@ -491,9 +711,10 @@ def spec_binary(op, a, other, to_float=False):
         else:
             if is_int(b) and not -(2**63) <= int(b) < 2**64:
                 raise Invalid(HUGE)
-            target = np.result_type(a.dtype, np.asarray(b).dtype) if a.dtype.kind in "iu" else np.dtype(np.int64)
+            target = a.dtype if a.dtype.kind in "iu" else np.dtype(np.int64)  # a scalar never upcasts (PyTorch)
         try:
-            b = np.asarray(b, dtype=target)  # 1e308 becomes inf in float32: still a valid operand
+            # 1e308 becomes inf in float32: still a valid operand
+            b = np.asarray(int(b) if isinstance(b, np.integer) else b, dtype=target)
         except OverflowError:
             raise Invalid(HUGE) from None
     else:
@@ -630,7 +851,7 @@ def spec_axes(axis, ndim, allow_tuple=True) -> tuple[int, ...]:
     return tuple(sorted(out)) if ndim else ()
 
 
-REDUCTIONS = ["sum", "max", "min", "mean", "var", "std", "argmax", "argmin"]
+REDUCTIONS = ["sum", "prod", "max", "min", "amax", "amin", "mean", "var", "std", "argmax", "argmin", "any", "all"]
 DDOF = junk_or(small_ints(-1, 3), extra=[0.5, -INF, 1e308, np.int64(1)])
 
 
@@ -650,20 +871,20 @@ def test_reductions(name, x, axis, keepdims, ddof):
         if name.startswith("arg"):
             need((a.size if axis is None or a.ndim == 0 else a.shape[axes[0]]) > 0, SIZE)
             return getattr(np, name)(a, axis=None if a.ndim == 0 else axis, keepdims=keep)
-        if name in ("max", "min"):
+        if name in ("max", "min", "amax", "amin"):
             need(all(a.shape[i] for i in axes), SIZE)
+            return getattr(np, name[-3:])(a, axis=axes, keepdims=keep)
+        if name in ("sum", "prod", "any", "all"):
             return getattr(np, name)(a, axis=axes, keepdims=keep)
-        if name == "sum":
-            return np.sum(a, axis=axes, keepdims=keep)
-        if name == "mean":
-            need(count > 0, SIZE)
-            return np.sum(a, axis=axes, keepdims=keep) / count
+        if name == "mean":  # NaN over an empty axis, as PyTorch
+            total = np.sum(a, axis=axes, keepdims=keep)
+            return total / count if count else total * NAN
         d = real_or_invalid(ddof)
         need(math.isfinite(d), NANINF)
-        need(count > 0, SIZE)
-        need(count - d > 0, RANGE)
-        centred = a - np.sum(a, axis=axes, keepdims=True) / count
-        v = np.sum(centred * centred, axis=axes, keepdims=keep) / (count - d)  # a Python float: no upcast
+        total = np.sum(a, axis=axes, keepdims=True)
+        centred = a - (total / count if count else total * NAN)
+        squares = np.sum(centred * centred, axis=axes, keepdims=keep)
+        v = squares / (count - d) if count - d > 0 else squares * INF  # PyTorch: M2 / max(0, n - correction)
         return np.sqrt(v) if name == "std" else v
 
     def compare(out, ref):
@@ -966,26 +1187,54 @@ def test_conv2d(x, out_channels, k, wdtype, use_bias, stride, padding, dilation,
 
 
 
+POOL_FLAG = st.one_of(st.booleans(), st.sampled_from([None, 1, "a"]))
+
+
+def spec_pool_divisor(shape, kernel, stride, padding, out_hw, count_include_pad):
+    """PyTorch's avg_pool2d divisor of each window: its size clipped to the padded input, or to the input."""
+    divisor = np.empty(out_hw)
+    for p, q in np.ndindex(*out_hw):
+        h0, w0 = p * stride[0] - padding[0], q * stride[1] - padding[1]
+        h1, w1 = min(h0 + kernel[0], shape[2] + padding[0]), min(w0 + kernel[1], shape[3] + padding[1])
+        if not count_include_pad:
+            h0, w0, h1, w1 = max(h0, 0), max(w0, 0), min(h1, shape[2]), min(w1, shape[3])
+        divisor[p, q] = (h1 - h0) * (w1 - w0)
+    return divisor
+
+
 @settings(max_examples=examples(100))
 @given(name=st.sampled_from(["max_pool2d", "avg_pool2d"]), x=IMAGE, kernel=GEOM, stride=st.one_of(st.none(), GEOM),
-       padding=GEOM, dilation=GEOM)
-def test_pools(name, x, kernel, stride, padding, dilation):
+       padding=GEOM, dilation=GEOM, ceil_mode=POOL_FLAG, count_include_pad=POOL_FLAG)
+def test_pools(name, x, kernel, stride, padding, dilation, ceil_mode, count_include_pad):
     def spec():
         a = spec_image(x)
         kk = spec_pair(kernel, 1)
         st_ = kk if stride is None else spec_pair(stride, 1)
         p = spec_pair(padding, 0)
         dil = spec_pair(dilation, 1) if name == "max_pool2d" else (1, 1)
+        need(isinstance(ceil_mode, bool), TYPE)
+        need(name == "max_pool2d" or isinstance(count_include_pad, bool), TYPE)
         need(p[0] <= kk[0] // 2 and p[1] <= kk[1] // 2, RANGE)
         need(all(a.shape[i + 2] + 2 * p[i] >= dil[i] * (kk[i] - 1) + 1 for i in range(2)), SIZE)
+        extra, out_hw = [], []
+        for i in range(2):  # PyTorch's output size; ceil_mode pads the bottom/right for the partial last window
+            size, span = a.shape[i + 2], dil[i] * (kk[i] - 1) + 1
+            out = (size + 2 * p[i] - span + (st_[i] - 1 if ceil_mode else 0)) // st_[i] + 1
+            out -= 1 if ceil_mode and (out - 1) * st_[i] >= size + p[i] else 0
+            extra.append(max(0, (out - 1) * st_[i] + span - size - 2 * p[i]))
+            out_hw.append(out)
         fill = -np.inf if name == "max_pool2d" else 0.0
-        xp = np.pad(a, ((0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])), constant_values=fill)
+        xp = np.pad(a, ((0, 0), (0, 0), (p[0], p[0] + extra[0]), (p[1], p[1] + extra[1])), constant_values=fill)
         windows = naive_windows(xp, kk, st_, dil)
-        return windows.max(axis=(4, 5)) if name == "max_pool2d" else windows.mean(axis=(4, 5)).astype(a.dtype)
+        if name == "max_pool2d":
+            return windows.max(axis=(4, 5))
+        divisor = spec_pool_divisor(a.shape, kk, st_, p, out_hw, count_include_pad)
+        return (windows.sum(axis=(4, 5)) / divisor).astype(a.dtype)
 
-    kwargs = {"stride": stride, "padding": padding, **({"dilation": dilation} if name == "max_pool2d" else {})}
-    expect(name, lambda: getattr(F, name)(x, kernel, **kwargs), spec, values=[x, kernel, stride, padding],
-           compare=compare_if_tame(x), leaves=[x])
+    kwargs = {"stride": stride, "padding": padding, "ceil_mode": ceil_mode,
+              **({"dilation": dilation} if name == "max_pool2d" else {"count_include_pad": count_include_pad})}
+    expect(name, lambda: getattr(F, name)(x, kernel, **kwargs), spec,
+           values=[x, kernel, stride, padding, ceil_mode, count_include_pad], compare=compare_if_tame(x), leaves=[x])
 
 
 # ---- F.*: activations, softmax, linear, dropout ------------------------------------------------------------------
@@ -1107,33 +1356,45 @@ def reduce_ref(loss, reduction, n):
 def test_classification_losses(name, x, target, reduction, smoothing):
     def spec():
         a = spec_input(x)
-        need(a.ndim == 2, RANK)
+        need(a.ndim >= 1, RANK)  # (C,), (N, C) or (N, C, d1, ...)
         need(a.dtype.kind == "f", DTYPE)
         spec_reduction(reduction)
         e = 0.0
         if name == "cross_entropy":
             e = real_or_invalid(smoothing)
             need(0 <= e <= 1, RANGE)
-        n, c = a.shape
-        logp = np_log_softmax(a, 1) if name == "cross_entropy" else a  # in a's dtype, as the op computes it
         t = target.data if isinstance(target, tg.Tensor) else target
         try:
             t = np.asarray(t)
         except (ValueError, TypeError):
             raise Invalid(TYPE) from None
-        if name == "cross_entropy" and t.ndim == 2:
+        unbatched = a.ndim == 1
+        c = a.shape[0 if unbatched else 1]
+        m = 1 if unbatched else int(np.prod(a.shape[:1] + a.shape[2:]))
+        rows = a.reshape(1, c) if unbatched else np.moveaxis(a, 1, -1).reshape(m, c)  # (rows, C)
+        logp = np_log_softmax(rows, 1) if name == "cross_entropy" else rows  # in a's dtype, as the op computes it
+        if name == "cross_entropy" and t.ndim == a.ndim:
             need(t.dtype.kind == "f", DTYPE)
             need(t.shape == a.shape, SHAPE)
             need(not getattr(target, "requires_grad", False) or t.dtype == a.dtype, DTYPE)  # a graph target is not cast
-            picked = (t.astype(a.dtype) * logp).sum(axis=1)
+            q = t.reshape(1, c) if unbatched else np.moveaxis(t, 1, -1).reshape(m, c)
+            picked, kept, count = (q.astype(a.dtype) * logp).sum(axis=1), None, len(rows)
         else:
-            need(t.shape == (n,), SHAPE)
+            need(t.shape == (a.shape[:1] + a.shape[2:] if not unbatched else ()), SHAPE)
             need(t.dtype.kind in "iu", DTYPE)
-            need(not n or (t.min() >= 0 and t.max() < c), RANGE)
-            picked = logp[np.arange(n), t]
+            flat = t.reshape(-1)
+            kept = flat != -100  # the default ignore_index
+            need(not kept.any() or (flat[kept].min() >= 0 and flat[kept].max() < c), RANGE)
+            picked = np.where(kept, logp[np.arange(len(flat)), np.where(kept, flat, 0)], 0)
+            count = int(kept.sum())
         # -sum_c ((1 - e) q + e / C) logp, with the e / C part as a plain row sum (0 * -inf would be NaN)
         loss = -picked if not e else (e - 1) * picked - (e / c) * logp.sum(axis=1)
-        return reduce_ref(loss.astype(a.dtype), reduction, n)
+        if kept is not None:
+            loss = np.where(kept, loss, 0)
+        loss = loss.astype(a.dtype)
+        if reduction == "none":
+            return loss.reshape(() if unbatched else a.shape[:1] + a.shape[2:])
+        return reduce_ref(loss, reduction, count)
 
     def compare(out, ref):
         assert_matches(out, np.asarray(ref), check_dtype=False)
@@ -1144,7 +1405,8 @@ def test_classification_losses(name, x, target, reduction, smoothing):
 
 
 @settings(max_examples=examples(80))
-@given(name=st.sampled_from(["binary_cross_entropy", "binary_cross_entropy_with_logits", "mse_loss"]),
+@given(name=st.sampled_from(["binary_cross_entropy", "binary_cross_entropy_with_logits", "mse_loss", "l1_loss",
+                             "smooth_l1_loss", "huber_loss", "soft_margin_loss"]),
        x=st.one_of(tensors(max_dims=2), st.sampled_from(JUNK[:4])), target_kind=st.sampled_from(
            ["same", "int", "other_float", "shape", "junk"]), reduction=REDUCTION)
 def test_elementwise_losses(name, x, target_kind, reduction):
@@ -1169,6 +1431,14 @@ def test_elementwise_losses(name, x, target_kind, reduction):
             loss = -(y * np.log(np.maximum(v, floor)) + (1 - y) * np.log(np.maximum(1 - v, floor)))
         elif name == "mse_loss":
             loss = (v - y) * (v - y)
+        elif name == "l1_loss":
+            loss = np.abs(v - y)
+        elif name in ("smooth_l1_loss", "huber_loss"):  # beta = delta = 1: the same formula
+            d = np.abs(v - y)
+            loss = np.where(d < 1, 0.5 * d * d, d - 0.5)
+        elif name == "soft_margin_loss":  # softplus(-y x) in the overflow-free form
+            z = -y * v
+            loss = np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))
         else:  # the overflow-free form the op uses: an infinite logit gives inf, not inf - inf
             soft = np.log1p(np.exp(-np.abs(v)))
             loss = y * (soft - np.minimum(v, 0)) + (1 - y) * (soft - np.minimum(-v, 0))
@@ -1275,6 +1545,31 @@ def test_small_layers(p, start, x, items):
         empty = isinstance(layer, nn.Sequential) and not len(layer)  # the identity: any input comes back
         expect(("Flatten", "flatten", "relu", "Sequential"), lambda layer=layer: layer(x),
                (lambda: x) if empty else (lambda: spec_input(x)), values=[x], compare=None, strict=False, leaves=[x])
+
+
+ACTIVATION_LAYERS = {"LeakyReLU": "leaky_relu", "ELU": "elu", "CELU": "celu", "Hardtanh": "hardtanh",
+                     "Softplus": "softplus"}
+
+
+@given(name=st.sampled_from(sorted(ACTIVATION_LAYERS)), a=REAL_ARG, b=REAL_ARG, x=ANY_INPUT)
+def test_activation_layers(name, a, b, x):
+    def spec():
+        first = real_or_invalid(a)
+        need(not math.isnan(first), RANGE)
+        if name in ("ELU", "CELU", "Softplus"):
+            need(math.isfinite(first), RANGE)
+        if name in ("CELU", "Softplus"):
+            need(first != 0, RANGE)
+        if name in ("Hardtanh", "Softplus"):
+            second = real_or_invalid(b)
+            need(name == "Softplus" or not math.isnan(second), RANGE)
+            need(name == "Softplus" or first <= second, RANGE)
+
+    args = (a, b) if name in ("Hardtanh", "Softplus") else (a,)
+    layer = expect(name, lambda: getattr(nn, name)(*args), spec, values=[a, b], compare=None, exact=True)
+    if layer is not None:
+        expect((name, ACTIVATION_LAYERS[name]), lambda: layer(x), lambda: None, values=[x], compare=None,
+               strict=False, leaves=[x])
 
 
 INITS = ["uniform_", "normal_", "constant_", "zeros_", "ones_", "xavier_uniform_", "xavier_normal_",
@@ -1470,8 +1765,8 @@ REGRESSIONS = [
     ("argmin empty", lambda: _t(0, 3).argmin(), ValueError, r"argmin: cannot take the argmin of an empty"),
     ("argmax keepdims", lambda: _t(2, 3).argmax(keepdims="a"), TypeError, r"argmax: keepdims"),
     ("var ddof str", lambda: _t(2, 3).var(ddof="a"), TypeError, r"var: ddof must be a real number"),
-    ("std names std", lambda: _t(2).std(ddof=2), ValueError, r"std: 2 elements with ddof=2"),
-    ("var empty negative ddof", lambda: _t(0).var(ddof=-1), ValueError, r"var: 0 elements"),
+    ("std unbiased str", lambda: _t(2).std(unbiased="a"), TypeError, r"std: unbiased must be True or False"),
+    ("var correction and ddof", lambda: _t(2).var(correction=1, ddof=1), TypeError, r"var: got both"),
     ("sum keepdims None", lambda: _t(2, 3).sum(axis=0, keepdims=None), TypeError, r"sum: keepdims"),
     ("mean keepdims huge", lambda: _t(2, 3).mean(axis=0, keepdims=10**30), TypeError, r"mean: keepdims"),
     ("max bool axis", lambda: _t(2, 3).max(axis=True), TypeError, r"max: axis must be"),

@@ -218,3 +218,13 @@ def spelling(op: str, pytorch: tuple[str, Any], numpy: tuple[str, Any], default:
 
 
 UNSET = _UNSET  # the default of an argument whose other spelling may be given instead (see ``spelling``)
+
+
+def as_single(op: str, name: str, value: Any, low: int | None = None) -> int:
+    """A 1-D op's int argument (conv1d's stride, padding...): an int or a tuple/list of one int, as PyTorch takes
+    both; ValueError for a sequence of another length, otherwise as ``as_int``."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != 1:
+            raise ValueError(f"{op}: {name} must be an int or a tuple of one int, got {len(value)} ints: {value!r}")
+        value = value[0]
+    return as_int(op, name, value, low=low)

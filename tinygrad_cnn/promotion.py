@@ -62,10 +62,10 @@ def promote(op: str, a: Any, b: Any, to_float: bool = False, cls: type | None = 
         elif isinstance(other, (float, np.floating)) or to_float:
             target = np.dtype(np.float32)
         else:
-            target = np.result_type(tensor.dtype, np.asarray(other).dtype) if kind in "iu" else np.dtype(np.int64)
+            target = tensor.dtype if kind in "iu" else np.dtype(np.int64)  # int8 tensor + 1 stays int8 (PyTorch)
+            if isinstance(other, np.integer):
+                other = int(other)  # a NumPy int is a scalar too; as a Python int it cannot wrap around silently
         try:
-            if target.kind not in "biuf":  # np.result_type with an int too large for int64
-                raise OverflowError
             other = tensor_type._make(np.asarray(other, dtype=target), None)
         except OverflowError:
             raise ValueError(f"{op}: the number {other} does not fit in a {tensor.dtype} tensor") from None

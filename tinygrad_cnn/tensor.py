@@ -22,7 +22,6 @@ from .methods.reductions import ReductionMethods
 from .ops import elementwise as _ew
 from .ops import linalg as _la
 from .ops import movement as _mv
-from .ops import reduce as _red
 from .ops import softmax as _sm
 from .tensor_core import Scalar, TensorCore
 
@@ -82,66 +81,20 @@ class Tensor(TensorCore, InPlaceMethods, PointwiseMethods, ReductionMethods, Ind
 
     add, sub, mul, div, pow, matmul = __add__, __sub__, __mul__, __truediv__, __pow__, __matmul__
 
-    def __lt__(self, other): return _compare(np.less, self, other)
-    def __le__(self, other): return _compare(np.less_equal, self, other)
-    def __gt__(self, other): return _compare(np.greater, self, other)
-    def __ge__(self, other): return _compare(np.greater_equal, self, other)
-    def __eq__(self, other): return _compare(np.equal, self, other)  # type: ignore[override]
-    def __ne__(self, other): return _compare(np.not_equal, self, other)  # type: ignore[override]
+    # comparisons (< <= > >= == != and eq...ge), abs, clip/clamp, maximum/minimum: methods/pointwise.py
 
     def exp(self) -> Tensor: return _ew.Exp.apply(self)
     def log(self) -> Tensor: return _ew.Log.apply(self)
     def sqrt(self) -> Tensor: return _ew.Sqrt.apply(self)
-    def abs(self) -> Tensor: return _ew.Abs.apply(self)
     def relu(self) -> Tensor: return _ew.Relu.apply(self)
     def sigmoid(self) -> Tensor: return _ew.Sigmoid.apply(self)
     def tanh(self) -> Tensor: return _ew.Tanh.apply(self)
-    def maximum(self, other) -> Tensor: return _ew.Maximum.apply(*promote("maximum", self, other))
-    def minimum(self, other) -> Tensor: return _ew.Minimum.apply(*promote("minimum", self, other))
-
-    def clip(self, low: float | None = None, high: float | None = None) -> Tensor:
-        """Elementwise min(max(x, low), high); either bound may be None."""
-        return _ew.Clip.apply(self, low=low, high=high)
-
-    clamp = clip
 
     def where(self, a, b) -> Tensor:
         """``self ? a : b`` with self a boolean tensor."""
         return where(self, a, b)
 
-    # ---- reductions ---------------------------------------------------------------------------
-    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
-        return _red.Sum.apply(self, axis=axis, keepdims=keepdims)
-
-    def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
-        """Maximum over ``axis``; the gradient goes to the first maximum of each slice (row-major)."""
-        return _red.Max.apply(self, axis=axis, keepdims=keepdims)
-
-    def min(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
-        """Minimum over ``axis``; the gradient goes to the first minimum of each slice (row-major)."""
-        return _red.Min.apply(self, axis=axis, keepdims=keepdims)
-
-    def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
-        """Sum over ``axis`` divided by the number of summed elements."""
-        return _red.mean(self, axis, keepdims)
-
-    def var(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
-        """sum((x - mean)^2) / (n - ddof) over ``axis`` (NumPy's ddof; ddof=1 is the unbiased estimate)."""
-        return _red.variance(self, axis, keepdims, ddof, "var")
-
-    def std(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
-        return _red.variance(self, axis, keepdims, ddof, "std").sqrt()
-
-    def argmax(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
-        """Index of the first maximum (not differentiable)."""
-        return _red.arg_extreme(self, axis, keepdims, largest=True)
-
-    def argmin(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
-        """Index of the first minimum (not differentiable)."""
-        return _red.arg_extreme(self, axis, keepdims, largest=False)
-
-    def any(self) -> bool: return bool(np.any(self.data))
-    def all(self) -> bool: return bool(np.all(self.data))
+    # ---- reductions, scans, sorting: methods/reductions.py (ReductionMethods) ----------------------------------
 
     # ---- movement -----------------------------------------------------------------------------
     def reshape(self, *shape) -> Tensor:
@@ -155,8 +108,11 @@ class Tensor(TensorCore, InPlaceMethods, PointwiseMethods, ReductionMethods, Ind
         axes = tuple(axes[0]) if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
         return _mv.Permute.apply(self, axes=axes)
 
-    def transpose(self, axis0: int = -2, axis1: int = -1) -> Tensor:
-        """Swap two axes (the last two by default)."""
+    def transpose(self, axis0: int = -2, axis1: int = -1, *, dim0: int = _checks.UNSET,
+                  dim1: int = _checks.UNSET) -> Tensor:
+        """Swap two axes (the last two by default); PyTorch's ``dim0=``/``dim1=`` spell them too."""
+        axis0 = _checks.spelling("transpose", ("dim0", dim0), ("axis0", _checks.UNSET), axis0)
+        axis1 = _checks.spelling("transpose", ("dim1", dim1), ("axis1", _checks.UNSET), axis1)
         if not (_checks.is_int(axis0) and _checks.is_int(axis1)):
             raise TypeError(f"transpose: axes must be ints, got ({axis0!r}, {axis1!r})")
         if not (-self.ndim <= axis0 < self.ndim and -self.ndim <= axis1 < self.ndim):
@@ -173,22 +129,44 @@ class Tensor(TensorCore, InPlaceMethods, PointwiseMethods, ReductionMethods, Ind
 
     broadcast_to = expand
 
-    def squeeze(self, axis: int | tuple[int, ...] | None = None) -> Tensor:
-        """Drop axes of size 1 (all of them, or those in ``axis``, which must have size 1)."""
+    def squeeze(self, dim: int | tuple[int, ...] | None = _checks.UNSET, *,
+                axis: int | tuple[int, ...] | None = _checks.UNSET) -> Tensor:
+        """Drop axes of size 1: all of them, or those in ``dim`` (an int or a tuple, PyTorch 2), which must have size
+        1 (stricter than PyTorch, which skips a named axis of another size: NumPy's rule)."""
+        axis = _checks.spelling("squeeze", ("dim", dim), ("axis", axis), None)
         axes = _checks.as_axes("squeeze", axis, self.ndim)
         if axis is not None and any(self.shape[a] != 1 for a in axes):
             raise ValueError(f"squeeze: axis {axis!r} of shape {self.shape} does not have size 1")
         return self.reshape(tuple(n for i, n in enumerate(self.shape) if not (i in axes and n == 1)))
 
-    def unsqueeze(self, axis: int) -> Tensor:
-        """Insert an axis of size 1 at position ``axis`` (negative counts from the end of the result)."""
+    def unsqueeze(self, dim: int | tuple[int, ...] = _checks.UNSET, *,
+                  axis: int | tuple[int, ...] = _checks.UNSET) -> Tensor:
+        """Insert an axis of size 1 at position ``dim`` (negative counts from the end of the result); a tuple inserts
+        several, each position counted in the result (NumPy's expand_dims)."""
+        axis = _checks.spelling("unsqueeze", ("dim", dim), ("axis", axis), _checks.UNSET)
+        if axis is _checks.UNSET:
+            raise TypeError("unsqueeze: missing the argument dim (where to insert the new axis)")
+        if isinstance(axis, (tuple, list)):
+            n = self.ndim + len(axis)
+            if not all(_checks.is_int(a) for a in axis):
+                raise TypeError(f"unsqueeze: dim must be an int or a tuple of ints, got {axis!r}")
+            if not all(-n <= a < n for a in axis):
+                raise ValueError(f"unsqueeze: dim {tuple(axis)} is out of range for a result with {n} axes")
+            new = {int(a) % n for a in axis}
+            if len(new) != len(axis):
+                raise ValueError(f"unsqueeze: dim {tuple(axis)} repeats an axis")
+            sizes = iter(self.shape)
+            return self.reshape(tuple(1 if i in new else next(sizes) for i in range(n)))
         if not -self.ndim - 1 <= _checks.as_int("unsqueeze", "axis", axis) <= self.ndim:
             raise ValueError(f"unsqueeze: axis {axis} is out of range for a result with {self.ndim + 1} axes")
         axis %= self.ndim + 1
         return self.reshape(self.shape[:axis] + (1,) + self.shape[axis:])
 
-    def flatten(self, start_axis: int = 0, end_axis: int = -1) -> Tensor:
-        """Merge axes start_axis..end_axis (inclusive) into one."""
+    def flatten(self, start_axis: int = 0, end_axis: int = -1, *, start_dim: int = _checks.UNSET,
+                end_dim: int = _checks.UNSET) -> Tensor:
+        """Merge axes start_axis..end_axis (inclusive) into one; PyTorch's ``start_dim=``/``end_dim=`` too."""
+        start_axis = _checks.spelling("flatten", ("start_dim", start_dim), ("start_axis", _checks.UNSET), start_axis)
+        end_axis = _checks.spelling("flatten", ("end_dim", end_dim), ("end_axis", _checks.UNSET), end_axis)
         s, e = (_checks.as_axis("flatten", a, self.ndim, name) for a, name in ((start_axis, "start_axis"),
                                                                                (end_axis, "end_axis")))
         if s > e:
@@ -211,17 +189,6 @@ class Tensor(TensorCore, InPlaceMethods, PointwiseMethods, ReductionMethods, Ind
         return _sm.softmax(self, axis=axis)
 
 
-def _compare(ufunc, a: Tensor, b: Any) -> Tensor:
-    b = b.data if isinstance(b, Tensor) else b
-    try:
-        return Tensor._make(ufunc(a.data, b), None)
-    except ValueError:
-        raise ValueError(f"{ufunc.__name__}: shapes {a.shape} and {np.shape(b)} do not broadcast") from None
-    except (TypeError, OverflowError):
-        raise TypeError(f"{ufunc.__name__}: cannot compare a {a.dtype} tensor with {type(b).__name__} {b!r}; pass a "
-                        "number or a numeric tensor") from None
-
-
 def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     """Join tensors of one shape along a new axis."""
     tensors = as_tensors("stack", tensors)
@@ -238,9 +205,13 @@ def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     return _mv.Concatenate.apply(*tensors, axis=axis)
 
 
-def where(cond: Any, a: Tensor | float, b: Tensor | float) -> Tensor:
-    """``cond ? a : b`` elementwise, broadcasting all three."""
+def where(cond: Any, a: Tensor | float = _checks.UNSET, b: Tensor | float = _checks.UNSET) -> Any:
+    """``cond ? a : b`` elementwise, broadcasting all three; ``where(cond)`` alone is ``nonzero(as_tuple=True)``."""
     cond = as_tensor("where", "condition", cond)
+    if a is _checks.UNSET and b is _checks.UNSET:
+        return cond.nonzero(as_tuple=True)
+    if a is _checks.UNSET or b is _checks.UNSET:
+        raise TypeError("where: pass both a and b, or neither (where(cond) gives the indices where cond is true)")
     a, b = promote("where", a, b)
     return _ew.Where.apply(cond, a, b)
 

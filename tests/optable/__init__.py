@@ -4,6 +4,8 @@ and tests/test_fuzz.py its elementwise and reduction fuzz specs."""
 
 from __future__ import annotations
 
-from . import conv, elementwise, linalg, losses, movement, reduce
+from . import activations, conv, conv_extra, elementwise, indexing, linalg, losses, movement, pointwise, pooling, reduce
 
-TABLE = [*elementwise.ENTRIES, *reduce.ENTRIES, *movement.ENTRIES, *linalg.ENTRIES, *conv.ENTRIES, *losses.ENTRIES]
+TABLE = [*elementwise.ENTRIES, *reduce.ENTRIES, *movement.ENTRIES, *linalg.ENTRIES, *conv.ENTRIES, *losses.ENTRIES,
+         *activations.ENTRIES, *conv_extra.ENTRIES, *indexing.ENTRIES,
+         *pointwise.ENTRIES, *pooling.ENTRIES]

@@ -25,8 +25,9 @@ def unary(name, op, ref, primitive, low=-3.0, high=3.0, away_from=(), kwargs=Non
 def binary(name, op, ref, primitive, **extra):
     """An entry of a broadcasting two-input op: ``op(a, b)`` against ``ref(a, b)``."""
     sample_args = {k: extra.pop(k) for k in ("low", "high", "b_low", "b_high", "distinct") if k in extra}
+    family = extra.pop("family", "binary")
     return OpInfo(name, op, S.binary_samples(**sample_args), ref=ref, primitives=(primitive,), doc=DOC,
-                  family="binary", bad_inputs=(BadInput(lambda: op(tg.Tensor(np.ones((2, 3))), tg.Tensor(np.ones(4))),
+                  family=family, bad_inputs=(BadInput(lambda: op(tg.Tensor(np.ones((2, 3))), tg.Tensor(np.ones(4))),
                                                         ValueError, r"\(2, 3\) and \(4,\) do not broadcast"),),
                   **extra)
 
@@ -53,13 +54,13 @@ ENTRIES = [
     unary("rpow", lambda x: 2.0 ** x, lambda a: 2.0 ** a, ew.Pow, -1.0, 1.0, family=""),
     unary("scalar operands", lambda x: (3 - x) * 2 / x + 1, lambda a: (3 - a) * 2 / a + 1, None, 0.5, 2.0,
           family=""),
-    unary("exp", tg.Tensor.exp, np.exp, ew.Exp, -2.0, 2.0),
-    unary("log", tg.Tensor.log, np.log, ew.Log, 0.2, 3.0),
-    unary("sqrt", tg.Tensor.sqrt, np.sqrt, ew.Sqrt, 0.2, 3.0),
+    unary("exp", tg.Tensor.exp, np.exp, ew.Exp, -2.0, 2.0, fuzz={"float": True}),
+    unary("log", tg.Tensor.log, np.log, ew.Log, 0.2, 3.0, fuzz={"float": True}),
+    unary("sqrt", tg.Tensor.sqrt, np.sqrt, ew.Sqrt, 0.2, 3.0, fuzz={"float": True}),
     unary("abs", tg.Tensor.abs, np.abs, ew.Abs, away_from=(0.0,)),
     unary("relu", tg.Tensor.relu, lambda a: np.maximum(a, 0), ew.Relu, away_from=(0.0,)),
-    unary("sigmoid", tg.Tensor.sigmoid, _sigmoid, ew.Sigmoid, -4.0, 4.0),
-    unary("tanh", tg.Tensor.tanh, np.tanh, ew.Tanh),
+    unary("sigmoid", tg.Tensor.sigmoid, _sigmoid, ew.Sigmoid, -4.0, 4.0, fuzz={"float": True}),
+    unary("tanh", tg.Tensor.tanh, np.tanh, ew.Tanh, fuzz={"float": True}),
     unary("F.softplus", F.softplus, _softplus, ew.Softplus, -30.0, 30.0,
           kwargs={"beta": st.sampled_from([1.0, 0.5, 2.0])}, fuzz={"refuses": "biu"},
           bad_inputs=(BadInput(lambda: F.softplus(X, beta=0), ValueError, "beta must be nonzero"),

@@ -12,10 +12,23 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import allocate, as_bool, as_dtype, as_int, as_pair, as_real, as_shape, is_int
+from .._checks import (
+    UNSET,
+    allocate,
+    as_bool,
+    as_choice,
+    as_dtype,
+    as_int,
+    as_pair,
+    as_real,
+    as_shape,
+    as_single,
+    is_int,
+)
 from ..tensor import Tensor
 from . import functional as F
 from . import init
+from .activations import _log_softmax_along
 from .module import Module, Parameter
 
 IntPair = int | tuple[int, int]
@@ -108,10 +121,11 @@ class Conv2d(Module):
 
 
 class MaxPool2d(Module):
-    """Maximum over each (kernel_size) window: (N, C, H, W) -> (N, C, H', W'); stride defaults to kernel_size."""
+    """Maximum over each (kernel_size) window: (N, C, H, W) -> (N, C, H', W'); stride defaults to kernel_size.
+    ``return_indices`` makes the layer return (values, indices) for MaxUnpool2d; see ``F.max_pool2d``."""
 
     def __init__(self, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0,
-                 dilation: IntPair = 1) -> None:
+                 dilation: IntPair = 1, return_indices: bool = False, ceil_mode: bool = False) -> None:
         super().__init__()
         as_pair("MaxPool2d", "kernel_size", kernel_size, 1)
         as_pair("MaxPool2d", "stride", kernel_size if stride is None else stride, 1)
@@ -119,26 +133,37 @@ class MaxPool2d(Module):
         as_pair("MaxPool2d", "dilation", dilation, 1)
         self.kernel_size, self.stride = kernel_size, kernel_size if stride is None else stride
         self.padding, self.dilation = padding, dilation
+        self.return_indices = as_bool("MaxPool2d", "return_indices", return_indices)
+        self.ceil_mode = as_bool("MaxPool2d", "ceil_mode", ceil_mode)
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.max_pool2d(x, self.kernel_size, stride=self.stride, padding=self.padding, dilation=self.dilation)
+        return F.max_pool2d(x, self.kernel_size, stride=self.stride, padding=self.padding, dilation=self.dilation,
+                            ceil_mode=self.ceil_mode, return_indices=self.return_indices)
 
     def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, dilation={self.dilation}"
+        text = f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, dilation={self.dilation}"
+        return text + (", ceil_mode=True" if self.ceil_mode else "")
 
 
 class AvgPool2d(Module):
-    """Mean over each (kernel_size) window (zero padding counted): (N, C, H, W) -> (N, C, H', W')."""
+    """Mean over each (kernel_size) window (zero padding counted unless count_include_pad=False):
+    (N, C, H, W) -> (N, C, H', W'); see ``F.avg_pool2d``."""
 
-    def __init__(self, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0) -> None:
+    def __init__(self, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0,
+                 ceil_mode: bool = False, count_include_pad: bool = True, divisor_override: int | None = None) -> None:
         super().__init__()
         as_pair("AvgPool2d", "kernel_size", kernel_size, 1)
         as_pair("AvgPool2d", "stride", kernel_size if stride is None else stride, 1)
         as_pair("AvgPool2d", "padding", padding, 0)
         self.kernel_size, self.stride, self.padding = kernel_size, kernel_size if stride is None else stride, padding
+        self.ceil_mode = as_bool("AvgPool2d", "ceil_mode", ceil_mode)
+        self.count_include_pad = as_bool("AvgPool2d", "count_include_pad", count_include_pad)
+        self.divisor_override = (None if divisor_override is None
+                                 else as_int("AvgPool2d", "divisor_override", divisor_override, low=1))
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.avg_pool2d(x, self.kernel_size, stride=self.stride, padding=self.padding)
+        return F.avg_pool2d(x, self.kernel_size, stride=self.stride, padding=self.padding, ceil_mode=self.ceil_mode,
+                            count_include_pad=self.count_include_pad, divisor_override=self.divisor_override)
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
@@ -239,5 +264,689 @@ def _as_module(module: Any, name: Any) -> Module:
     return module
 
 
-__all__ = ["AvgPool2d", "Conv2d", "Dropout", "Flatten", "Linear", "MaxPool2d", "ReLU", "Sequential", "Sigmoid",
-           "Tanh"]
+
+# ---- activations (F.* of nn/activations.py; PyTorch's names, arguments and defaults) ---------------------------
+class LeakyReLU(Module):
+    """$x$ for $x > 0$, $\\text{negative\\_slope} \\cdot x$ elsewhere."""
+
+    def __init__(self, negative_slope: float = 0.01) -> None:
+        super().__init__()
+        self.negative_slope = as_real("LeakyReLU", "negative_slope", negative_slope, low=-math.inf)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.leaky_relu(x, self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
+
+
+class Hardtanh(Module):
+    """$\\min(\\max(x, \\text{min\\_val}), \\text{max\\_val})$; the derivative is 0 at both bounds."""
+
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0) -> None:
+        super().__init__()
+        self.min_val = as_real("Hardtanh", "min_val", min_val, low=-math.inf)
+        self.max_val = as_real("Hardtanh", "max_val", max_val, low=-math.inf)
+        if self.min_val > self.max_val:
+            raise ValueError(f"Hardtanh: min_val={min_val} is greater than max_val={max_val}; swap them")
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.hardtanh(x, self.min_val, self.max_val)
+
+    def extra_repr(self) -> str:
+        return f"min_val={self.min_val}, max_val={self.max_val}"
+
+
+class ReLU6(Module):
+    """$\\min(\\max(x, 0), 6)$; the derivative is 0 at 0 and at 6."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.relu6(x)
+
+
+class ELU(Module):
+    """$x$ for $x > 0$, $\\alpha (e^x - 1)$ elsewhere."""
+
+    def __init__(self, alpha: float = 1.0) -> None:
+        super().__init__()
+        self.alpha = as_real("ELU", "alpha", alpha, finite=True)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.elu(x, self.alpha)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}"
+
+
+class CELU(Module):
+    """$\\max(0, x) + \\min(0, \\alpha (e^{x/\\alpha} - 1))$, alpha nonzero."""
+
+    def __init__(self, alpha: float = 1.0) -> None:
+        super().__init__()
+        self.alpha = as_real("CELU", "alpha", alpha, finite=True)
+        if self.alpha == 0:
+            raise ValueError("CELU: alpha must be nonzero (celu divides by it), got 0")
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.celu(x, self.alpha)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}"
+
+
+class SELU(Module):
+    """$\\lambda \\, \\text{elu}(x, \\alpha)$ with $\\alpha \\approx 1.6733$, $\\lambda \\approx 1.0507$."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.selu(x)
+
+
+class GELU(Module):
+    """$x \\Phi(x)$ (``approximate='none'``, with erf) or its tanh approximation (``approximate='tanh'``)."""
+
+    def __init__(self, approximate: str = "none") -> None:
+        super().__init__()
+        self.approximate = as_choice("GELU", "approximate", approximate, ("none", "tanh"))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.gelu(x, approximate=self.approximate)
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"
+
+
+class SiLU(Module):
+    """$x \\, \\sigma(x)$ (swish)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.silu(x)
+
+
+class Mish(Module):
+    """$x \\tanh(\\text{softplus}(x))$."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.mish(x)
+
+
+class Softplus(Module):
+    """$\\log(1 + e^{\\beta x}) / \\beta$, linear where $\\beta x > \\text{threshold}$; never overflows."""
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
+        super().__init__()
+        self.beta = as_real("Softplus", "beta", beta, finite=True)
+        if self.beta == 0:
+            raise ValueError("Softplus: beta must be nonzero (softplus divides by it), got 0")
+        self.threshold = as_real("Softplus", "threshold", threshold)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.softplus(x, self.beta, self.threshold)
+
+    def extra_repr(self) -> str:
+        return f"beta={self.beta}, threshold={self.threshold}"
+
+
+class Softsign(Module):
+    """$x / (1 + |x|)$."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.softsign(x)
+
+
+class Hardsigmoid(Module):
+    """$\\text{relu6}(x + 3) / 6$; the derivative is 0 at -3 and 3."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.hardsigmoid(x)
+
+
+class Hardswish(Module):
+    """$x \\, \\text{relu6}(x + 3) / 6$."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.hardswish(x)
+
+
+class LogSigmoid(Module):
+    """$\\log \\sigma(x)$, stable at any magnitude."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.logsigmoid(x)
+
+
+class _AlongDim(Module):
+    """A softmax-like layer along ``dim`` (None: the last axis, as F.softmax here)."""
+
+    negate, exp = False, True
+
+    def __init__(self, dim: int | None = None) -> None:
+        super().__init__()
+        if dim is not None and not is_int(dim):
+            raise TypeError(f"{type(self).__name__}: dim must be an int or None, got {dim!r} ({type(dim).__name__})")
+        self.dim = None if dim is None else int(dim)
+
+    def forward(self, x: Tensor) -> Tensor:
+        name = type(self).__name__.lower()
+        out = _log_softmax_along(name, x, self.dim, UNSET, None, negate=self.negate)
+        return out.exp() if self.exp else out
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class Softmax(_AlongDim):
+    """$e^{x_i} / \\sum_j e^{x_j}$ along ``dim`` (default: the last axis)."""
+
+
+class LogSoftmax(_AlongDim):
+    """$x_i - \\log \\sum_j e^{x_j}$ along ``dim`` (default: the last axis), stable."""
+
+    exp = False
+
+
+class Softmin(_AlongDim):
+    """$e^{-x_i} / \\sum_j e^{-x_j}$ along ``dim`` (default: the last axis)."""
+
+    negate = True
+
+
+class GLU(Module):
+    """$a \\, \\sigma(b)$ with $a, b$ the two halves of the input along ``dim`` (default -1)."""
+
+    def __init__(self, dim: int = -1) -> None:
+        super().__init__()
+        self.dim = as_int("GLU", "dim", dim)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.glu(x, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class PReLU(Module):
+    """$x$ for $x > 0$, $a_c x$ elsewhere, with a learnable slope ``weight`` of shape (num_parameters,), one per
+    channel (input axis 1) or one shared; initialised to ``init``."""
+
+    def __init__(self, num_parameters: int = 1, init: float = 0.25, dtype: Any = None) -> None:
+        super().__init__()
+        self.num_parameters = as_int("PReLU", "num_parameters", num_parameters, low=1)
+        init = as_real("PReLU", "init", init, finite=True)
+        dtype = _float_dtype("PReLU", dtype)
+        shape = as_shape("PReLU", (self.num_parameters,), dtype.itemsize)
+        self.weight = Parameter(allocate("PReLU", lambda n, dt: np.full(n, init, dt), shape, dtype))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.prelu(x, self.weight)
+
+    def extra_repr(self) -> str:
+        return f"num_parameters={self.num_parameters}"
+
+
+__all__ = ["CELU", "ELU", "GELU", "GLU", "AvgPool2d", "Conv2d", "Dropout", "Flatten", "Hardsigmoid", "Hardswish",
+           "Hardtanh", "LeakyReLU", "Linear", "LogSigmoid", "LogSoftmax", "MaxPool2d", "Mish", "PReLU", "ReLU",
+           "ReLU6", "SELU", "Sequential", "SiLU", "Sigmoid", "Softmax", "Softmin", "Softplus", "Softsign", "Tanh"]
+
+
+# ---- pooling, resampling and padding layers (F.* of tinygrad_cnn/nn/pooling.py) ---------------------------------
+def _pool_size(layer: str, name: str, value: Any, low: int, one_d: bool) -> Any:
+    """Check a kernel/stride/padding argument the way F will convert it; keep the user's spelling."""
+    if one_d:
+        as_int(layer, name, value[0] if isinstance(value, (tuple, list)) and len(value) == 1 else value, low=low)
+    else:
+        as_pair(layer, name, value, low)
+    return value
+
+
+class MaxPool1d(Module):
+    """Maximum over each window of a signal: (N, C, L) -> (N, C, L'); see ``F.max_pool1d``."""
+
+    def __init__(self, kernel_size: int, stride: int | None = None, padding: int = 0, dilation: int = 1,
+                 return_indices: bool = False, ceil_mode: bool = False) -> None:
+        super().__init__()
+        self.kernel_size = _pool_size("MaxPool1d", "kernel_size", kernel_size, 1, True)
+        self.stride = _pool_size("MaxPool1d", "stride", kernel_size if stride is None else stride, 1, True)
+        self.padding = _pool_size("MaxPool1d", "padding", padding, 0, True)
+        self.dilation = _pool_size("MaxPool1d", "dilation", dilation, 1, True)
+        self.return_indices = as_bool("MaxPool1d", "return_indices", return_indices)
+        self.ceil_mode = as_bool("MaxPool1d", "ceil_mode", ceil_mode)
+
+    def forward(self, x: Tensor):
+        return F.max_pool1d(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
+                            self.return_indices)
+
+    def extra_repr(self) -> str:
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class AvgPool1d(Module):
+    """Mean over each window of a signal: (N, C, L) -> (N, C, L'); see ``F.avg_pool1d``."""
+
+    def __init__(self, kernel_size: int, stride: int | None = None, padding: int = 0, ceil_mode: bool = False,
+                 count_include_pad: bool = True) -> None:
+        super().__init__()
+        self.kernel_size = _pool_size("AvgPool1d", "kernel_size", kernel_size, 1, True)
+        self.stride = _pool_size("AvgPool1d", "stride", kernel_size if stride is None else stride, 1, True)
+        self.padding = _pool_size("AvgPool1d", "padding", padding, 0, True)
+        self.ceil_mode = as_bool("AvgPool1d", "ceil_mode", ceil_mode)
+        self.count_include_pad = as_bool("AvgPool1d", "count_include_pad", count_include_pad)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.avg_pool1d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class _Adaptive(Module):
+    def __init__(self, output_size: Any) -> None:
+        super().__init__()
+        values = output_size if isinstance(output_size, (tuple, list)) else (output_size,)
+        for v in values:
+            if v is not None:
+                as_int(type(self).__name__, "output_size", v, low=1)
+        self.output_size = output_size
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveAvgPool2d(_Adaptive):
+    """Mean over adaptive windows to a fixed output size: (N, C, H, W) -> (N, C, *output_size)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.adaptive_avg_pool2d(x, self.output_size)
+
+
+class AdaptiveMaxPool2d(_Adaptive):
+    """Max over adaptive windows to a fixed output size: (N, C, H, W) -> (N, C, *output_size)."""
+
+    def __init__(self, output_size: Any, return_indices: bool = False) -> None:
+        super().__init__(output_size)
+        self.return_indices = as_bool("AdaptiveMaxPool2d", "return_indices", return_indices)
+
+    def forward(self, x: Tensor):
+        return F.adaptive_max_pool2d(x, self.output_size, self.return_indices)
+
+
+class LPPool2d(Module):
+    """Power-average pooling, (sum over each window of x^p)^(1/p); see ``F.lp_pool2d``."""
+
+    def __init__(self, norm_type: float, kernel_size: IntPair, stride: IntPair | None = None,
+                 ceil_mode: bool = False) -> None:
+        super().__init__()
+        self.norm_type = as_real("LPPool2d", "norm_type", norm_type, finite=True)
+        self.kernel_size = _pool_size("LPPool2d", "kernel_size", kernel_size, 1, False)
+        self.stride = None if stride is None else _pool_size("LPPool2d", "stride", stride, 1, False)
+        self.ceil_mode = as_bool("LPPool2d", "ceil_mode", ceil_mode)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.lp_pool2d(x, self.norm_type, self.kernel_size, self.stride, self.ceil_mode)
+
+    def extra_repr(self) -> str:
+        return (f"norm_type={self.norm_type}, kernel_size={self.kernel_size}, stride={self.stride}, "
+                f"ceil_mode={self.ceil_mode}")
+
+
+class MaxUnpool2d(Module):
+    """The partial inverse of MaxPool2d: ``layer(x, indices, output_size=None)``; see ``F.max_unpool2d``."""
+
+    def __init__(self, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0) -> None:
+        super().__init__()
+        self.kernel_size = _pool_size("MaxUnpool2d", "kernel_size", kernel_size, 1, False)
+        self.stride = _pool_size("MaxUnpool2d", "stride", kernel_size if stride is None else stride, 1, False)
+        self.padding = _pool_size("MaxUnpool2d", "padding", padding, 0, False)
+
+    def forward(self, x: Tensor, indices: Tensor, output_size: Any = None) -> Tensor:
+        return F.max_unpool2d(x, indices, self.kernel_size, self.stride, self.padding, output_size)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class Upsample(Module):
+    """Resize to ``size`` or by ``scale_factor`` with ``mode`` (nearest, bilinear, bicubic...); ``F.interpolate``."""
+
+    def __init__(self, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
+                 align_corners: bool | None = None, recompute_scale_factor: bool | None = None) -> None:
+        super().__init__()
+        if (size is None) == (scale_factor is None):
+            raise ValueError(f"{type(self).__name__}: pass exactly one of size and scale_factor")
+        self.size, self.scale_factor, self.mode = size, scale_factor, mode
+        self.align_corners, self.recompute_scale_factor = align_corners, recompute_scale_factor
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.interpolate(x, self.size, self.scale_factor, self.mode, self.align_corners,
+                             self.recompute_scale_factor)
+
+    def extra_repr(self) -> str:
+        what = f"size={self.size}" if self.size is not None else f"scale_factor={self.scale_factor}"
+        return f"{what}, mode={self.mode!r}"
+
+
+class UpsamplingNearest2d(Upsample):
+    """``Upsample(..., mode='nearest')``."""
+
+    def __init__(self, size: Any = None, scale_factor: Any = None) -> None:
+        super().__init__(size, scale_factor, mode="nearest")
+
+
+class UpsamplingBilinear2d(Upsample):
+    """``Upsample(..., mode='bilinear', align_corners=True)``, as PyTorch's."""
+
+    def __init__(self, size: Any = None, scale_factor: Any = None) -> None:
+        super().__init__(size, scale_factor, mode="bilinear", align_corners=True)
+
+
+class _Pad(Module):
+    """``F.pad(x, padding, mode, value)`` with the padding given once: an int (every side) or the full tuple."""
+
+    mode = "constant"
+    sides = 4
+
+    def __init__(self, padding: Any, value: float | None = None) -> None:
+        super().__init__()
+        name = type(self).__name__
+        if is_int(padding):
+            padding = (int(padding),) * self.sides
+        if not isinstance(padding, (tuple, list)) or not all(is_int(p) for p in padding):
+            raise TypeError(f"{name}: padding must be an int or a tuple of {self.sides} ints, got {padding!r}")
+        if len(padding) != self.sides:
+            raise ValueError(f"{name}: padding must be an int or a tuple of {self.sides} ints, got {padding!r}")
+        self.padding = tuple(int(p) for p in padding)
+        self.value = None if value is None else as_real(name, "value", value)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.pad(x, self.padding, self.mode, self.value)
+
+    def extra_repr(self) -> str:
+        return f"{self.padding}" + ("" if self.value is None else f", value={self.value}")
+
+
+class ConstantPad2d(_Pad):
+    """Pad the last two axes with ``value``: padding (left, right, top, bottom) or one int."""
+
+    def __init__(self, padding: Any, value: float) -> None:
+        super().__init__(padding, value)
+
+
+class ZeroPad2d(_Pad):
+    """Pad the last two axes with zeros: padding (left, right, top, bottom) or one int."""
+
+
+class ReflectionPad2d(_Pad):
+    """Pad the last two axes with their reflection about the border (padding < size)."""
+
+    mode = "reflect"
+
+
+class ReplicationPad2d(_Pad):
+    """Pad the last two axes with copies of the border elements."""
+
+    mode = "replicate"
+
+
+class CircularPad2d(_Pad):
+    """Pad the last two axes by wrapping around (padding <= size)."""
+
+    mode = "circular"
+
+
+class ConstantPad1d(ConstantPad2d):
+    """Pad the last axis with ``value``: padding (left, right) or one int."""
+
+    sides = 2
+
+
+class ZeroPad1d(ZeroPad2d):
+    """Pad the last axis with zeros: padding (left, right) or one int."""
+
+    sides = 2
+
+
+class ReflectionPad1d(ReflectionPad2d):
+    """Pad the last axis with its reflection about the border (padding < size)."""
+
+    sides = 2
+
+
+class ReplicationPad1d(ReplicationPad2d):
+    """Pad the last axis with copies of the border elements."""
+
+    sides = 2
+
+
+class CircularPad1d(CircularPad2d):
+    """Pad the last axis by wrapping around (padding <= size)."""
+
+    sides = 2
+
+
+__all__ += ["AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "AvgPool1d", "CircularPad1d", "CircularPad2d", "ConstantPad1d",
+            "ConstantPad2d", "LPPool2d", "MaxPool1d", "MaxUnpool2d", "ReflectionPad1d", "ReflectionPad2d",
+            "ReplicationPad1d", "ReplicationPad2d", "Upsample", "UpsamplingBilinear2d", "UpsamplingNearest2d",
+            "ZeroPad1d", "ZeroPad2d"]
+
+
+def _conv_channels(layer: str, in_channels: Any, out_channels: Any, groups: Any) -> tuple[int, int, int]:
+    c_in = as_int(layer, "in_channels", in_channels, low=1)
+    c_out = as_int(layer, "out_channels", out_channels, low=1)
+    g = as_int(layer, "groups", groups, low=1)
+    if c_in % g or c_out % g:
+        raise ValueError(f"{layer}: in_channels={in_channels} and out_channels={out_channels} must both be "
+                         f"divisible by groups={groups}")
+    return c_in, c_out, g
+
+
+def _conv_parameters(module: Module, layer: str, shape: tuple, channels: int, bias: Any, dtype: Any) -> None:
+    """``weight`` of ``shape`` and ``bias`` (channels,) or None, initialised as PyTorch does."""
+    dtype = _float_dtype(layer, dtype)
+    module.weight = Parameter(allocate(layer, np.empty, as_shape(layer, shape, dtype.itemsize), dtype))
+    bias = as_bool(layer, "bias", bias)
+    module.register_parameter("bias", Parameter(np.empty(channels, dtype)) if bias else None)
+    _reset(module.weight, module.bias)
+
+
+def _conv_repr(module: Module, defaults: dict) -> str:
+    text = f"{module.in_channels}, {module.out_channels}, kernel_size={module.kernel_size}, stride={module.stride}"
+    for name, default in defaults.items():
+        if getattr(module, name) != default:
+            text += f", {name}={getattr(module, name)}"
+    return text + (", bias=False" if module.bias is None else "")
+
+
+class Conv1d(Module):
+    """1-D cross-correlation: (N, in_channels, L) -> (N, out_channels, L') with
+    $L' = \\lfloor (L + 2p - d(k - 1) - 1) / s \\rfloor + 1$; weight (out_channels, in_channels/groups, kL).
+    ``padding`` may be an int or 'valid' / 'same'; ints may be given as tuples of one, as PyTorch."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int], stride: int = 1,
+                 padding: int | str = 0, dilation: int = 1, groups: int = 1, bias: bool = True,
+                 dtype: Any = None) -> None:
+        super().__init__()
+        self.in_channels, self.out_channels, self.groups = _conv_channels("Conv1d", in_channels, out_channels, groups)
+        self.kernel_size = (as_single("Conv1d", "kernel_size", kernel_size, 1),)
+        self.stride = (as_single("Conv1d", "stride", stride, 1),)
+        if isinstance(padding, str):
+            self.padding: tuple[int] | str = as_choice("Conv1d", "padding", padding, ("valid", "same"))
+        else:
+            self.padding = (as_single("Conv1d", "padding", padding, 0),)
+        self.dilation = (as_single("Conv1d", "dilation", dilation, 1),)
+        _conv_parameters(self, "Conv1d", (self.out_channels, self.in_channels // self.groups, *self.kernel_size),
+                         self.out_channels, bias, dtype)
+
+    def reset_parameters(self) -> None:
+        _reset(self.weight, self.bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        padding = self.padding if isinstance(self.padding, str) else self.padding[0]
+        return F.conv1d(x, self.weight, self.bias, stride=self.stride[0], padding=padding,
+                        dilation=self.dilation[0], groups=self.groups)
+
+    def extra_repr(self) -> str:
+        return _conv_repr(self, {"padding": (0,), "dilation": (1,), "groups": 1})
+
+
+class _ConvTransposeNd(Module):
+    """What ConvTranspose1d and ConvTranspose2d share: the arguments, the parameters and ``output_size``."""
+
+    spatial = 2
+
+    def __init__(self, in_channels: Any, out_channels: Any, kernel_size: Any, stride: Any, padding: Any,
+                 output_padding: Any, groups: Any, bias: Any, dilation: Any, dtype: Any) -> None:
+        super().__init__()
+        layer = type(self).__name__
+        self.in_channels, self.out_channels, self.groups = _conv_channels(layer, in_channels, out_channels, groups)
+        if self.spatial == 1:
+            def convert(name, v, low):
+                return (as_single(layer, name, v, low),)
+        else:
+            def convert(name, v, low):
+                return as_pair(layer, name, v, low)
+        self.kernel_size = convert("kernel_size", kernel_size, 1)
+        self.stride = convert("stride", stride, 1)
+        self.padding = convert("padding", padding, 0)
+        self.output_padding = convert("output_padding", output_padding, 0)
+        self.dilation = convert("dilation", dilation, 1)
+        if any(o >= max(s, d) for o, s, d in zip(self.output_padding, self.stride, self.dilation)):
+            raise ValueError(f"{layer}: output_padding {output_padding!r} must be smaller than either the stride "
+                             f"({stride!r}) or the dilation ({dilation!r})")
+        _conv_parameters(self, layer, (self.in_channels, self.out_channels // self.groups, *self.kernel_size),
+                         self.out_channels, bias, dtype)
+
+    def reset_parameters(self) -> None:
+        _reset(self.weight, self.bias)
+
+    def _output_padding(self, x: Tensor, output_size: Any) -> tuple[int, ...]:
+        """The output_padding that gives ``output_size`` (the spatial sizes, or a whole shape), as PyTorch: each
+        size must lie in [min, min + stride - 1], min being the size with output_padding 0."""
+        layer = type(self).__name__
+        if output_size is None:
+            return self.output_padding
+        if not isinstance(output_size, (tuple, list)) or not all(is_int(n) for n in output_size):
+            raise TypeError(f"{layer}: output_size must be a tuple of ints, got {output_size!r}")
+        sizes = tuple(int(n) for n in output_size)
+        if len(sizes) == self.spatial + 2:
+            sizes = sizes[2:]
+        if len(sizes) != self.spatial or x.ndim != self.spatial + 2:
+            raise ValueError(f"{layer}: output_size {output_size!r} must have {self.spatial} (or {self.spatial + 2}) "
+                             f"sizes for an input of {self.spatial + 2} axes, got input shape {x.shape}")
+        out = []
+        for n, want, k, s, p, d in zip(x.shape[2:], sizes, self.kernel_size, self.stride, self.padding,
+                                       self.dilation):
+            low = (n - 1) * s - 2 * p + d * (k - 1) + 1
+            if not low <= want <= low + s - 1:
+                raise ValueError(f"{layer}: requested an output size of {sizes}, but the valid sizes for input "
+                                 f"{x.shape} range from {low} to {low + s - 1} along each axis (stride {s})")
+            out.append(want - low)
+        return tuple(out)
+
+    def extra_repr(self) -> str:
+        zero, one = (0,) * self.spatial, (1,) * self.spatial
+        return _conv_repr(self, {"padding": zero, "output_padding": zero, "dilation": one, "groups": 1})
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    """1-D transposed convolution: (N, in_channels, L) -> (N, out_channels, L') with
+    $L' = (L - 1)s - 2p + d(k - 1) + \\text{output\\_padding} + 1$; weight (in_channels, out_channels/groups, kL).
+    ``forward(x, output_size=None)`` picks output_padding from a requested size, as PyTorch."""
+
+    spatial = 1
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int], stride: int = 1,
+                 padding: int = 0, output_padding: int = 0, groups: int = 1, bias: bool = True, dilation: int = 1,
+                 dtype: Any = None) -> None:
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, output_padding, groups, bias,
+                         dilation, dtype)
+
+    def forward(self, x: Tensor, output_size: Any = None) -> Tensor:
+        output_padding = self._output_padding(x, output_size)
+        return F.conv_transpose1d(x, self.weight, self.bias, stride=self.stride[0], padding=self.padding[0],
+                                  output_padding=output_padding[0], groups=self.groups, dilation=self.dilation[0])
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    """2-D transposed convolution: (N, in_channels, H, W) -> (N, out_channels, H', W') with
+    $H' = (H - 1)s - 2p + d(k - 1) + \\text{output\\_padding} + 1$; weight (in_channels, out_channels/groups, kH, kW).
+    ``forward(x, output_size=None)`` picks output_padding from a requested size, as PyTorch."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: IntPair, stride: IntPair = 1,
+                 padding: IntPair = 0, output_padding: IntPair = 0, groups: int = 1, bias: bool = True,
+                 dilation: IntPair = 1, dtype: Any = None) -> None:
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, output_padding, groups, bias,
+                         dilation, dtype)
+
+    def forward(self, x: Tensor, output_size: Any = None) -> Tensor:
+        return F.conv_transpose2d(x, self.weight, self.bias, stride=self.stride, padding=self.padding,
+                                  output_padding=self._output_padding(x, output_size), groups=self.groups,
+                                  dilation=self.dilation)
+
+
+class Unfold(Module):
+    """Sliding blocks as columns (``F.unfold``): (N, C, H, W) -> (N, C kH kW, L)."""
+
+    def __init__(self, kernel_size: IntPair, dilation: IntPair = 1, padding: IntPair = 0, stride: IntPair = 1) -> None:
+        super().__init__()
+        for name, value, low in (("kernel_size", kernel_size, 1), ("dilation", dilation, 1), ("padding", padding, 0),
+                                 ("stride", stride, 1)):
+            as_pair("Unfold", name, value, low)
+        self.kernel_size, self.dilation, self.padding, self.stride = kernel_size, dilation, padding, stride
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.unfold(x, self.kernel_size, dilation=self.dilation, padding=self.padding, stride=self.stride)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, dilation={self.dilation}, padding={self.padding}, stride={self.stride}"
+
+
+class Fold(Module):
+    """Columns summed back into an image (``F.fold``, the adjoint of unfold): (N, C kH kW, L) -> (N, C, H, W)."""
+
+    def __init__(self, output_size: IntPair, kernel_size: IntPair, dilation: IntPair = 1, padding: IntPair = 0,
+                 stride: IntPair = 1) -> None:
+        super().__init__()
+        for name, value, low in (("output_size", output_size, 1), ("kernel_size", kernel_size, 1),
+                                 ("dilation", dilation, 1), ("padding", padding, 0), ("stride", stride, 1)):
+            as_pair("Fold", name, value, low)
+        self.output_size, self.kernel_size = output_size, kernel_size
+        self.dilation, self.padding, self.stride = dilation, padding, stride
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.fold(x, self.output_size, self.kernel_size, dilation=self.dilation, padding=self.padding,
+                      stride=self.stride)
+
+    def extra_repr(self) -> str:
+        return (f"output_size={self.output_size}, kernel_size={self.kernel_size}, dilation={self.dilation}, "
+                f"padding={self.padding}, stride={self.stride}")
+
+
+class PixelShuffle(Module):
+    """(*, C r^2, H, W) -> (*, C, H r, W r) with r = upscale_factor (``F.pixel_shuffle``)."""
+
+    def __init__(self, upscale_factor: int) -> None:
+        super().__init__()
+        self.upscale_factor = as_int("PixelShuffle", "upscale_factor", upscale_factor, low=1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.pixel_shuffle(x, self.upscale_factor)
+
+    def extra_repr(self) -> str:
+        return f"upscale_factor={self.upscale_factor}"
+
+
+class PixelUnshuffle(Module):
+    """(*, C, H r, W r) -> (*, C r^2, H, W) with r = downscale_factor (``F.pixel_unshuffle``)."""
+
+    def __init__(self, downscale_factor: int) -> None:
+        super().__init__()
+        self.downscale_factor = as_int("PixelUnshuffle", "downscale_factor", downscale_factor, low=1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.pixel_unshuffle(x, self.downscale_factor)
+
+    def extra_repr(self) -> str:
+        return f"downscale_factor={self.downscale_factor}"
+
+
+__all__ += ["Conv1d", "ConvTranspose1d", "ConvTranspose2d", "Fold", "PixelShuffle", "PixelUnshuffle", "Unfold"]

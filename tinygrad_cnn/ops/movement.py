@@ -199,3 +199,44 @@ class Concatenate(Function):
             grads.append(g[(slice(None),) * axis + (slice(start, stop),)] if need else None)
             start = stop
         return tuple(grads)
+
+
+class SlidingWindows(Function):
+    """out = the windows a[..., w*step : w*step + size, ...] along ``dim``: that axis becomes the window count
+    (n - size) // step + 1 and a last axis of ``size`` is added (a strided view, PyTorch's Tensor.unfold).
+
+    VJP: SlidingWindowsAdd(g): each window's gradient added back at its positions (overlapping windows add up).
+    """
+
+    reads_inputs = False  # the VJP needs shapes only
+
+    def forward(ctx, a, dim, size, step):
+        if not (0 <= dim < a.ndim and 0 <= size <= a.shape[dim] and step >= 1):
+            raise ValueError(f"unfold: cannot take windows of size {size} and step {step} along dimension {dim} of "
+                             f"shape {a.shape}")
+        windows = np.lib.stride_tricks.sliding_window_view(a, size, axis=dim)
+        return windows[(slice(None),) * dim + (slice(None, None, step),)]
+
+    def vjp(ctx, g):
+        p = ctx.params
+        return SlidingWindowsAdd.apply(g, shape=ctx.input_shapes[0], dim=p["dim"], size=p["size"], step=p["step"])
+
+
+class SlidingWindowsAdd(Function):
+    """out = zeros(shape) with window w of g (its last axis, offset k) added at position w*step + k along ``dim``:
+    the adjoint of SlidingWindows, ``size`` strided adds (one per offset in the window).  VJP: SlidingWindows(g)."""
+
+    reads_inputs = False  # the VJP needs shapes only
+
+    def forward(ctx, g, shape, dim, size, step):
+        out = np.zeros(shape, dtype=g.dtype)
+        count = g.shape[dim] if g.ndim > dim else 0
+        for k in range(size):
+            target = out[(slice(None),) * dim + (slice(k, k + (count - 1) * step + 1, step),)] if count else None
+            if target is not None:
+                target += g[..., k]
+        return out
+
+    def vjp(ctx, g):
+        p = ctx.params
+        return SlidingWindows.apply(g, dim=p["dim"], size=p["size"], step=p["step"])

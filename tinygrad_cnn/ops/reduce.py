@@ -1,6 +1,9 @@
-"""Reductions over ``axis`` (None, an int or a tuple) with ``keepdims``, NumPy's conventions.
+"""Reductions over axes (a sorted tuple of non-negative axes, as ``_checks.as_axes`` gives) with ``keepdims``.
 
-``mean`` and ``var`` (and ``std``) are composed from ``Sum`` below; ``argmax``/``argmin`` are not differentiable.
+Primitives: ``Sum``, ``Prod`` (exact with zeros), ``Max``/``Min`` (amax/amin: tied extremes share the gradient
+evenly, PyTorch's rule) and ``SafeSqrt`` (the square root of std and of the 2-norm, whose gradient is 0 at 0 as in
+PyTorch). Composites: ``mean``, ``variance`` (PyTorch's ``correction``), ``logsumexp`` (shifted by the max),
+``norm``. ``arg_extreme``, ``any``/``all`` and ``count_nonzero`` are not differentiable.
 """
 
 from __future__ import annotations
@@ -9,13 +12,20 @@ import math
 
 import numpy as np
 
-from .._checks import as_axes, as_axis, as_bool, as_real
+from .._checks import as_axes, as_axis, as_bool
 from ..autograd import Function
 from ..tensor_core import TensorCore as Tensor  # for annotations
+from . import elementwise as _ew
+from . import scan as _scan
 
 
 def _kept_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+def _spread(g: Tensor, shape: tuple[int, ...], axes: tuple[int, ...]) -> Tensor:
+    """The gradient of a reduction's output broadcast back over the reduced axes."""
+    return g.reshape(_kept_shape(shape, axes)).expand(shape)
 
 
 class Sum(Function):
@@ -30,18 +40,48 @@ class Sum(Function):
 
     def vjp(ctx, g):
         (axes,) = ctx.saved
-        shape = ctx.input_shapes[0]
-        return g.reshape(_kept_shape(shape, axes)).expand(shape)
+        return _spread(g, ctx.input_shapes[0], axes)
 
 
-def first_extreme_mask(a: np.ndarray, axes: tuple[int, ...], largest: bool) -> np.ndarray:
-    """One-hot mask of the first maximum (or minimum) over ``axes`` in row-major order of those axes."""
-    k = len(axes)
-    moved = np.moveaxis(a, axes, tuple(range(a.ndim - k, a.ndim)))
-    flat = moved.reshape(moved.shape[: a.ndim - k] + (math.prod(moved.shape[a.ndim - k:]),))  # no -1: a may be empty
-    index = np.argmax(flat, axis=-1) if largest else np.argmin(flat, axis=-1)
-    onehot = np.arange(flat.shape[-1]) == index[..., None]
-    return np.moveaxis(onehot.reshape(moved.shape), tuple(range(a.ndim - k, a.ndim)), axes)
+def product_of_others(x: Tensor, axes: tuple[int, ...]) -> Tensor:
+    """For each element, the product of the OTHER elements of its slice over ``axes``, without division: the
+    reduced axes are moved last and flattened, and the product is the exclusive cumulative product from the left
+    times the one from the right (both ``Cumprod``, so this is differentiable again)."""
+    kept = [i for i in range(x.ndim) if i not in axes]
+    order = tuple(kept + list(axes))
+    moved = x if order == tuple(range(x.ndim)) else x.permute(order)
+    n = math.prod(x.shape[a] for a in axes)
+    flat = moved.reshape(moved.shape[:len(kept)] + (n,))
+    last = flat.ndim - 1
+    left = _scan.shift(_scan.Cumprod.apply(flat, axis=last, reverse=False), last, toward_end=True, fill=1.0)
+    right = _scan.shift(_scan.Cumprod.apply(flat, axis=last, reverse=True), last, toward_end=False, fill=1.0)
+    others = (left * right).reshape(moved.shape)
+    return others if order == tuple(range(x.ndim)) else others.permute(tuple(np.argsort(order)))
+
+
+class Prod(Function):
+    """out = product of a over axes.  VJP: g times the product of the other elements of each slice (exclusive
+    cumulative products from both ends: no division, so one or several zeros are exact)."""
+
+    def forward(ctx, a, axis=None, keepdims=False):
+        keepdims = as_bool("prod", "keepdims", keepdims)
+        ctx.save_for_backward(as_axes("prod", axis, a.ndim))
+        return np.prod(a, axis=ctx.saved[0], keepdims=keepdims)
+
+    def vjp(ctx, g):
+        (axes,) = ctx.saved
+        x = ctx.inputs[0]
+        return _spread(g, x.shape, axes) * product_of_others(x, axes)
+
+
+def tie_weights(a: np.ndarray, axes: tuple[int, ...], largest: bool) -> np.ndarray:
+    """1/count on the elements equal to their slice's maximum (or minimum), 0 elsewhere (NaN counts as the
+    extreme: it propagates)."""
+    extreme = (np.max if largest else np.min)(a, axis=axes, keepdims=True)
+    hit = a == extreme
+    if a.dtype.kind == "f":
+        hit |= np.isnan(a)
+    return hit / np.sum(hit, axis=axes, keepdims=True)
 
 
 class _Extreme(Function):
@@ -52,47 +92,105 @@ class _Extreme(Function):
         axes = as_axes(op, axis, a.ndim)
         keepdims = as_bool(op, "keepdims", keepdims)
         if any(a.shape[i] == 0 for i in axes):
-            raise ValueError(f"{op}: cannot reduce over an empty axis (shape {a.shape}, axis {axis!r})")
+            raise ValueError(f"{op}: cannot reduce over an empty axis (shape {a.shape}, axis {axis!r}); an empty "
+                             "slice has no extreme")
         ctx.save_for_backward(axes)
         return (np.max if ctx.largest else np.min)(a, axis=axes, keepdims=keepdims)
 
     def vjp(ctx, g):
         (axes,) = ctx.saved
         a = ctx.inputs[0].data
-        mask = first_extreme_mask(a, axes, ctx.largest).astype(a.dtype, copy=False)
-        return g.reshape(_kept_shape(a.shape, axes)).expand(a.shape) * ctx.constant(mask)
+        weights = tie_weights(a, axes, ctx.largest).astype(a.dtype, copy=False)
+        return _spread(g, a.shape, axes) * ctx.constant(weights)
 
 
 class Max(_Extreme):
-    """out = max of a over axes.  VJP: g to the first maximum of each reduced slice (row-major), 0 elsewhere."""
+    """out = max of a over axes (amax).  VJP: g shared evenly among the maxima of each slice, 0 elsewhere."""
 
     largest = True
 
 
 class Min(_Extreme):
-    """out = min of a over axes.  VJP: g to the first minimum of each reduced slice (row-major), 0 elsewhere."""
+    """out = min of a over axes (amin).  VJP: g shared evenly among the minima of each slice, 0 elsewhere."""
 
     largest = False
 
 
-def mean(x: Tensor, axis=None, keepdims=False) -> Tensor:
-    """Sum over ``axis`` divided by the number of summed elements."""
-    count = math.prod(x.shape[a] for a in as_axes("mean", axis, x.ndim))
-    keepdims = as_bool("mean", "keepdims", keepdims)
-    if count == 0:
-        raise ValueError(f"mean: cannot average over an empty axis (shape {x.shape}, axis {axis!r})")
-    return x.sum(axis=axis, keepdims=keepdims) / count
+class SafeSqrt(Function):
+    """out = sqrt(a) for a >= 0 (a variance, a sum of squares).  VJP: g / (2 out), and 0 where out = 0 (PyTorch's
+    rule for std and the 2-norm, instead of inf * 0 = NaN)."""
+
+    save_output = True
+    reads_inputs = False  # the VJP reads the output
+
+    def forward(ctx, a):
+        with np.errstate(invalid="ignore"):
+            return np.sqrt(a)
+
+    def vjp(ctx, g):
+        out = ctx.output
+        zero = out.data == 0
+        safe = _ew.Where.apply(ctx.constant(zero), ctx.constant(np.ones((), out.dtype)), out)
+        return g / (safe * 2.0) * ctx.constant((~zero).astype(out.dtype))
 
 
-def variance(x: Tensor, axis=None, keepdims=False, ddof=0, op: str = "var") -> Tensor:
-    """sum((x - mean)^2) / (n - ddof) over ``axis``; ``op`` ("var" or "std") names the caller in errors."""
-    n = math.prod(x.shape[a] for a in as_axes(op, axis, x.ndim))
-    keepdims = as_bool(op, "keepdims", keepdims)
-    if n == 0 or n - as_real(op, "ddof", ddof, finite=True) <= 0:
-        raise ValueError(f"{op}: {n} elements with ddof={ddof} leave no degrees of freedom; lower ddof or reduce "
-                         "over more elements")
-    centred = x - x.mean(axis=axis, keepdims=True)
-    return (centred * centred).sum(axis=axis, keepdims=keepdims) / (n - ddof)
+# ---- composites ----------------------------------------------------------------------------------------------------
+def mean(x: Tensor, axes: tuple[int, ...], keepdims: bool) -> Tensor:
+    """Sum over ``axes`` divided by the number of summed elements; NaN over an empty axis (as PyTorch)."""
+    count = math.prod(x.shape[a] for a in axes)
+    total = Sum.apply(x, axis=axes, keepdims=keepdims)
+    return total / count if count else total * math.nan
+
+
+def variance(x: Tensor, axes: tuple[int, ...], keepdims: bool, correction: float) -> Tensor:
+    """sum((x - mean)^2) / max(0, n - correction) over ``axes`` (PyTorch's rule: 0/0 = NaN when one element is
+    left, inf when the correction exceeds the count and the deviations are not 0)."""
+    n = math.prod(x.shape[a] for a in axes)
+    centred = x - mean(x, axes, True)
+    squares = Sum.apply(centred * centred, axis=axes, keepdims=keepdims)
+    dof = n - correction
+    if dof > 0:
+        return squares / dof
+    with np.errstate(invalid="ignore"):  # 0 * inf = NaN is the answer here
+        return squares * math.inf
+
+
+def logsumexp(x: Tensor, axes: tuple[int, ...], keepdims: bool) -> Tensor:
+    """log(sum(exp(x))) over ``axes``, shifted by the (constant) maximum of each slice so nothing overflows; the
+    gradient is softmax(x). An empty slice gives -inf."""
+    if x.dtype.kind != "f":
+        x = _ew.Cast.apply(x, dtype=np.float32)
+    if x.size and all(x.shape[a] for a in axes):
+        m = np.max(x.data, axis=axes, keepdims=True)
+        m = np.where(np.isfinite(m), m, 0).astype(x.dtype)
+    else:
+        m = np.zeros(_kept_shape(x.shape, axes), x.dtype)
+    shift = x._make(m, None)
+    with np.errstate(divide="ignore"):
+        out = _ew.Log.apply(Sum.apply(_ew.Exp.apply(x - shift), axis=axes, keepdims=True)) + shift
+    if keepdims:
+        return out
+    return out.reshape(tuple(n for i, n in enumerate(x.shape) if i not in axes))
+
+
+def norm(x: Tensor, p, axes: tuple[int, ...], keepdims: bool) -> Tensor:
+    """The vector p-norm over ``axes``: p a real number (inf, -inf and 0 too) or "fro" (= 2)."""
+    if x.dtype.kind != "f":
+        x = _ew.Cast.apply(x, dtype=np.float32)
+    if p == "fro" or p == 2:
+        return SafeSqrt.apply(Sum.apply(x * x, axis=axes, keepdims=keepdims))
+    magnitude = _ew.Abs.apply(x)
+    if p == 1:
+        return Sum.apply(magnitude, axis=axes, keepdims=keepdims)
+    if p == math.inf:
+        return Max.apply(magnitude, axis=axes, keepdims=keepdims)
+    if p == -math.inf:
+        return Min.apply(magnitude, axis=axes, keepdims=keepdims)
+    if p == 0:
+        counts = np.sum(x.data != 0, axis=axes, keepdims=keepdims)
+        return x._make(counts.astype(x.dtype), None)
+    with np.errstate(divide="ignore"):
+        return Sum.apply(magnitude ** float(p), axis=axes, keepdims=keepdims) ** (1.0 / p)
 
 
 def arg_extreme(x: Tensor, axis=None, keepdims=False, largest=True) -> Tensor:
@@ -107,3 +205,14 @@ def arg_extreme(x: Tensor, axis=None, keepdims=False, largest=True) -> Tensor:
     if x.ndim == 0:
         axis = None
     return x._make((np.argmax if largest else np.argmin)(x.data, axis=axis, keepdims=keepdims), None)
+
+
+def truth(x: Tensor, axes: tuple[int, ...], keepdims: bool, every: bool) -> Tensor:
+    """any (or, with ``every``, all) over ``axes`` as a bool tensor."""
+    return x._make((np.all if every else np.any)(x.data, axis=axes, keepdims=keepdims), None)
+
+
+def count_nonzero(x: Tensor, axes: tuple[int, ...]) -> Tensor:
+    """The number of non-zero elements over ``axes`` as an int64 tensor."""
+    return x._make(np.asarray(np.count_nonzero(x.data, axis=axes), dtype=np.int64), None)
+

@@ -54,11 +54,16 @@ def im2col(x: np.ndarray, kernel, stride, padding, dilation, groups, out_hw) -> 
         view = as_strided(xp, (c, kernel[0], kernel[1], out_hw[0], out_hw[1], n),
                           (sc, sh * dilation[0], sw * dilation[1], sh * stride[0], sw * stride[1], sn), writeable=False)
         return view.reshape(groups, k, out_hw[0] * out_hw[1] * n)
+    return _image_view(x, kernel, stride, padding, dilation, out_hw).reshape(n, groups, k, out_hw[0] * out_hw[1])
+
+
+def _image_view(x: np.ndarray, kernel, stride, padding, dilation, out_hw) -> np.ndarray:
+    """The read-only strided view v[n, c, i, j, p, q] = x_pad[n, c, p s + i d, q s + j d] (no copy but the padding)."""
+    n, c = x.shape[:2]
     xp = pad(x, padding)
     sn, sc, sh, sw = xp.strides
-    view = as_strided(xp, (n, c, kernel[0], kernel[1], out_hw[0], out_hw[1]),
+    return as_strided(xp, (n, c, kernel[0], kernel[1], out_hw[0], out_hw[1]),
                       (sn, sc, sh * dilation[0], sw * dilation[1], sh * stride[0], sw * stride[1]), writeable=False)
-    return view.reshape(n, groups, k, out_hw[0] * out_hw[1])
 
 
 def col2im(cols: np.ndarray, input_shape, kernel, stride, padding, dilation, out_hw) -> np.ndarray:
@@ -75,3 +80,30 @@ def col2im(cols: np.ndarray, input_shape, kernel, stride, padding, dilation, out
             q = j * dilation[1]
             out[:, r:r + sh * (ho - 1) + 1:sh, q:q + sw * (wo - 1) + 1:sw] += cols[:, i, j]
     return out[:, ph:ph + h, pw:pw + w].transpose(3, 0, 1, 2).copy()
+
+
+def unfold(x: np.ndarray, kernel, stride, padding, dilation, out_hw) -> np.ndarray:
+    """F.unfold's layout: (N, C, H, W) -> (N, C kh kw, Ho Wo), cols[n, (c, i, j), (p, q)] = x_pad[n, c, p s + i d,
+    q s + j d]; one copy out of one strided view (im2col's per-image layout without the group axis), never a view
+    of ``x`` (a 1x1 kernel with stride 1 would otherwise give one)."""
+    n, c = x.shape[:2]
+    cols = _image_view(x, kernel, stride, padding, dilation, out_hw).reshape(
+        n, c * kernel[0] * kernel[1], out_hw[0] * out_hw[1])
+    return cols.copy() if np.may_share_memory(cols, x) else cols
+
+
+def fold(cols: np.ndarray, output_hw, kernel, stride, padding, dilation, out_hw) -> np.ndarray:
+    """Adjoint of ``unfold``: cols (N, C kh kw, Ho Wo) summed into (N, C, H, W) by kh kw strided slice additions
+    (overlapping blocks add up), the padding cropped off. Batch-major like its input: each addition runs over rows
+    of Wo elements (``col2im`` is the batch-innermost variant the convolution uses)."""
+    n, (kh, kw), (ho, wo), (sh, sw) = cols.shape[0], kernel, out_hw, stride
+    c = cols.shape[1] // (kh * kw)
+    (h, w), (ph, pw) = output_hw, padding
+    blocks = cols.reshape(n, c, kh, kw, ho, wo)
+    out = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
+    for i in range(kh):
+        r = i * dilation[0]
+        for j in range(kw):
+            q = j * dilation[1]
+            out[:, :, r:r + sh * (ho - 1) + 1:sh, q:q + sw * (wo - 1) + 1:sw] += blocks[:, :, i, j]
+    return np.ascontiguousarray(out[:, :, ph:ph + h, pw:pw + w]) if padding != (0, 0) else out
