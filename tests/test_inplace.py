@@ -187,3 +187,31 @@ def test_writes_after_backward_and_the_usual_training_loop_are_fine():
         losses.append(loss.item())
     assert losses[-1] < losses[0]
     assert model.weight._version >= 5  # every step is recorded as a write
+
+
+def test_uniform_and_normal_fill_in_place_from_the_seeded_generator():
+    tg.manual_seed(7)
+    x = tg.zeros(4000).uniform_(-2.0, 3.0)
+    assert x.dtype == np.float32 and x._version == 1
+    assert x.data.min() >= -2.0 and x.data.max() <= 3.0 and abs(x.data.mean() - 0.5) < 0.1
+    tg.manual_seed(7)
+    np.testing.assert_array_equal(tg.zeros(4000).uniform_(-2.0, 3.0).data, x.data)  # reproducible
+    y = tg.zeros((100, 40), dtype=np.float64).normal_(1.0, 2.0)
+    assert y.dtype == np.float64 and abs(y.data.mean() - 1.0) < 0.15 and abs(y.data.std() - 2.0) < 0.15
+    assert tg.zeros(3).uniform_(1.0, 1.0).data.tolist() == [1.0, 1.0, 1.0]
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: tg.zeros(3).uniform_(2.0, 1.0), ValueError, r"uniform_: a=2.0 must be <= b=1.0"),
+    (lambda: tg.zeros(3).uniform_("a"), TypeError, "uniform_: a must be a real number"),
+    (lambda: tg.zeros(3).normal_(std=-1.0), ValueError, "normal_: std must be >= 0.0"),
+    (lambda: tg.zeros(3).normal_(mean=float("inf")), ValueError, "normal_: mean must be finite"),
+    (lambda: tg.zeros(3, dtype=np.int64).normal_(), TypeError, "normal_: the tensor is int64"),
+    (lambda: tg.Tensor(np.zeros(3), requires_grad=True).uniform_(), RuntimeError,
+     "uniform_: the tensor.*requires grad"),
+    (lambda: tg.manual_seed(-1), ValueError, "manual_seed: seed must be >= 0"),
+    (lambda: tg.manual_seed(True), TypeError, "manual_seed: seed must be an int"),
+])
+def test_random_fills_and_seeds_refuse_bad_arguments(call, error, message):
+    with pytest.raises(error, match=message):
+        call()

@@ -12,7 +12,6 @@ from .factories import (
                         full_like,
                         linspace,
                         logspace,
-                        manual_seed,
                         multinomial,
                         normal,
                         ones,
@@ -160,6 +159,7 @@ from .methods.reductions import (
                         var,
 )
 from .ops.movement import TensorIndexError
+from .random import manual_seed
 from .serialization import CheckpointError, load, save
 from .tensor import Tensor, concatenate, stack, where
 

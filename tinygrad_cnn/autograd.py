@@ -405,10 +405,11 @@ class _BackwardPass:
             if r.data.shape != shape:
                 raise RuntimeError(f"{node.name}.vjp returned a gradient of shape {r.shape} for an input of shape "
                                    f"{shape}")
+            key = id(child)
             if not isinstance(child, Function):
-                self.leaves[id(child)] = child
-            previous = grads.get(id(child))  # accumulate, inlined: this loop runs once per edge of the graph
-            grads[id(child)] = r if previous is None else previous + r
+                self.leaves[key] = child
+            previous = grads.get(key)  # accumulate, inlined: this loop runs once per edge of the graph
+            grads[key] = r if previous is None else previous + r
         if not self.retain_graph:
             node.release()
 

@@ -22,10 +22,10 @@ import numpy as np
 from . import optim, serialization, viz
 from .data import MNIST, DataLoader, Digits, DownloadError, IDXError, MNISTNotFoundError, random_shift
 from .data.loader import ArrayDataset
-from .factories import manual_seed
 from .models import MODELS, create_model
 from .nn import functional as F
 from .optim.lr_scheduler import CosineAnnealingLR
+from .random import manual_seed
 from .training import evaluate, train_epoch
 
 PROG = "tinygrad-cnn"

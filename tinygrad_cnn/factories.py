@@ -1,4 +1,4 @@
-"""Tensor factories and the random generator behind them (seeded by ``manual_seed``)."""
+"""Tensor factories; the random ones draw from ``random.generator()`` (seeded by ``manual_seed``)."""
 
 from __future__ import annotations
 
@@ -8,20 +8,8 @@ from typing import Any
 import numpy as np
 
 from ._checks import UNSET, allocate, as_bool, as_dtype, as_int, as_real, as_shape, is_int, spelling
+from .random import generator
 from .tensor import Tensor
-
-_generator = np.random.default_rng()
-
-
-def manual_seed(seed: int) -> None:
-    """Seed the generator used by ``rand``, ``randn``, parameter initialisation, dropout and shuffling."""
-    global _generator
-    _generator = np.random.default_rng(seed)
-
-
-def generator() -> np.random.Generator:
-    """The generator that ``manual_seed`` seeds."""
-    return _generator
 
 
 def _shape(op: str, shape: tuple, dtype: np.dtype) -> tuple[int, ...]:
@@ -198,7 +186,7 @@ def rand(*shape: int, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Uniform on [0, 1)."""
     dtype = _dtype("rand", dtype, "f")
     shape = _shape("rand", shape, np.dtype(np.float64))
-    return _tensor("rand", allocate("rand", lambda s, d: _generator.random(s, dtype=np.float64).astype(d), shape,
+    return _tensor("rand", allocate("rand", lambda s, d: generator().random(s, dtype=np.float64).astype(d), shape,
                                     dtype), requires_grad)
 
 
@@ -206,7 +194,7 @@ def randn(*shape: int, dtype: Any = None, requires_grad: bool = False) -> Tensor
     """Standard normal."""
     dtype = _dtype("randn", dtype, "f")
     shape = _shape("randn", shape, np.dtype(np.float64))
-    return _tensor("randn", allocate("randn", lambda s, d: _generator.standard_normal(s).astype(d), shape, dtype),
+    return _tensor("randn", allocate("randn", lambda s, d: generator().standard_normal(s).astype(d), shape, dtype),
                    requires_grad)
 
 
@@ -259,7 +247,7 @@ def randint(low: int = 0, high: int | None = None, size: tuple[int, ...] | None 
         raise ValueError(f"randint: the range [{low}, {high}) does not fit in {dtype}")
     shape = _size("randint", size)
     try:
-        values = allocate("randint", lambda s, d: _generator.integers(low, high, s, dtype=d), shape, np.int64)
+        values = allocate("randint", lambda s, d: generator().integers(low, high, s, dtype=d), shape, np.int64)
     except ValueError as err:
         raise ValueError(f"randint: cannot draw from [{low}, {high}): {err}") from None
     return _tensor("randint", values.astype(dtype, copy=False), requires_grad)
@@ -272,7 +260,7 @@ def randperm(n: int, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     if dtype.kind in "iu" and n - 1 > np.iinfo(dtype).max:
         raise ValueError(f"randperm: n={n} does not fit in {dtype}")
     as_shape("randperm", (n,), 8)
-    values = allocate("randperm", lambda s, d: _generator.permutation(s[0]), (n,), np.int64)
+    values = allocate("randperm", lambda s, d: generator().permutation(s[0]), (n,), np.int64)
     return _tensor("randperm", values.astype(dtype, copy=False), requires_grad)
 
 
@@ -312,7 +300,7 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: tuple[int, ...] | None = None,
     if not np.all(np.asarray(s) >= 0):
         raise ValueError("normal: std must be >= 0 (and not NaN) everywhere")
     with np.errstate(all="ignore"):
-        values = m + s * allocate("normal", lambda z, d: _generator.standard_normal(z), shape, np.float64)
+        values = m + s * allocate("normal", lambda z, d: generator().standard_normal(z), shape, np.float64)
     return _tensor("normal", np.asarray(values).astype(out_dtype), requires_grad)
 
 
@@ -326,7 +314,7 @@ def bernoulli(input: Tensor, p: float | None = None) -> Tensor:
         probs = as_real("bernoulli", "p", p, low=0.0, high=1.0)
     elif not np.all((probs >= 0) & (probs <= 1)):
         raise ValueError("bernoulli: input must hold probabilities in [0, 1] (no NaN)")
-    draws = allocate("bernoulli", lambda s, d: _generator.random(s), input.shape, np.float64)
+    draws = allocate("bernoulli", lambda s, d: generator().random(s), input.shape, np.float64)
     return Tensor((draws < probs).astype(input.dtype))
 
 
@@ -356,12 +344,12 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False) -> T
     if replacement:
         cdf = np.cumsum(rows, axis=1)
         cdf /= cdf[:, -1:]
-        u = _generator.random((rows.shape[0], k))
+        u = generator().random((rows.shape[0], k))
         offsets = np.arange(rows.shape[0])[:, None]
         flat = np.searchsorted((cdf + offsets).ravel(), (u + offsets).ravel(), side="right")
         out = np.minimum(flat.reshape(u.shape) - offsets * rows.shape[1], rows.shape[1] - 1)
     else:
-        u = 1.0 - _generator.random(rows.shape)  # in (0, 1]
+        u = 1.0 - generator().random(rows.shape)  # in (0, 1]
         with np.errstate(divide="ignore"):
             keys = np.where(rows > 0, np.log(u) / np.where(rows > 0, rows, 1.0), -np.inf)
         out = np.argsort(-keys, axis=1, kind="stable")[:, :k]

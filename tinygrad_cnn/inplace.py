@@ -1,4 +1,5 @@
-"""In-place Tensor methods with PyTorch's names: ``add_ sub_ mul_ div_ clip_ zero_ fill_ copy_`` and ``x[i] = v``.
+"""In-place Tensor methods with PyTorch's names: ``add_ sub_ mul_ div_ clip_ zero_ fill_ copy_ uniform_ normal_``
+and ``x[i] = v``.
 
 Each writes into ``x.data`` and records the write (``versions.mark_modified``), so a backward pass that saved the
 old values raises a RuntimeError instead of returning a wrong gradient. In-place writes are not recorded in the
@@ -17,6 +18,7 @@ import numpy as np
 from . import _checks, autograd, versions
 from .ops.elementwise import Cast
 from .ops.movement import TensorIndexError, normalize_index
+from .random import generator
 
 
 class InPlaceMethods:
@@ -69,6 +71,22 @@ class InPlaceMethods:
         versions.mark_modified(self.data)
         return self
 
+    def uniform_(self, a: float = 0.0, b: float = 1.0) -> Any:
+        """x filled with draws from U(a, b), in place (floating-point tensors; the generator ``manual_seed`` seeds).
+        Positional calls read as PyTorch's ``uniform_(from, to)``."""
+        low, high = _checks.as_real("uniform_", "a", a, finite=True), _checks.as_real("uniform_", "b", b, finite=True)
+        if low > high:
+            raise ValueError(f"uniform_: a={low} must be <= b={high}")
+        _fill_random(self, "uniform_", lambda shape: generator().uniform(low, high, shape))
+        return self
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0) -> Any:
+        """x filled with draws from N(mean, std^2), in place (floating-point tensors; the seeded generator)."""
+        m = _checks.as_real("normal_", "mean", mean, finite=True)
+        s = _checks.as_real("normal_", "std", std, finite=True, low=0.0)
+        _fill_random(self, "normal_", lambda shape: m + s * generator().standard_normal(shape))
+        return self
+
     def copy_(self, src: Any) -> Any:
         """x[...] = src, in place: src broadcast to x's shape and cast to x's dtype (any numeric dtype)."""
         _writable(self, "copy_", src)
@@ -118,6 +136,15 @@ def _writable(t: Any, op: str, *operands: Any) -> None:
     if not t.data.flags.writeable:
         raise ValueError(f"{op}: the tensor of shape {t.shape} is a read-only view (expand and broadcasting make "
                          "them); write to a copy made with .clone()")
+
+
+def _fill_random(t: Any, op: str, draw: Any) -> None:
+    """t[...] = draw(t.shape), cast to t's float dtype, recorded as a write."""
+    _writable(t, op)
+    if t.data.dtype.kind != "f":
+        raise TypeError(f"{op}: the tensor is {t.data.dtype}; random fills need a floating-point tensor (.float())")
+    t.data[...] = draw(t.shape)
+    versions.mark_modified(t.data)
 
 
 def _operand(t: Any, op: str, other: Any) -> np.ndarray:

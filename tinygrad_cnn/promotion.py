@@ -30,19 +30,20 @@ def promote(op: str, a: Any, b: Any, to_float: bool = False, cls: type | None = 
     tensor meeting a float one becomes that float type; float32 with float64 is an error). Non-tensor operands
     become tensors of the class of the tensor operand (``cls`` when neither is a tensor); ``to_float`` makes an
     integer result float32 (true division)."""
+    try:  # the common cases first, fast: a float tensor with a Python number or a tensor of its dtype
+        if type(b) in (float, int) and isinstance(a, TensorCore) and a.data.dtype.kind == "f":
+            return a, a._make(np.asarray(b, dtype=a.data.dtype), None)
+        if type(a) in (float, int) and isinstance(b, TensorCore) and b.data.dtype.kind == "f":
+            return b._make(np.asarray(a, dtype=b.data.dtype), None), b
+    except OverflowError:
+        raise ValueError(f"{op}: the number {b if type(b) in (float, int) else a} is too large for a float "
+                         "tensor") from None
     ta, tb = isinstance(a, TensorCore), isinstance(b, TensorCore)
     if ta and tb and a.data.dtype == b.data.dtype and a.data.dtype.kind == "f":
         return a, b
     tensor_type = type(a) if ta else (type(b) if tb else cls)  # the class results are built with
     if tensor_type is None:
         raise TypeError(f"{op}: needs at least one Tensor operand")
-    try:
-        if ta and type(b) in (float, int) and a.data.dtype.kind == "f":  # the common cases, fast
-            return a, tensor_type._make(np.asarray(b, dtype=a.data.dtype), None)
-        if tb and type(a) in (float, int) and b.data.dtype.kind == "f":
-            return tensor_type._make(np.asarray(a, dtype=b.data.dtype), None), b
-    except OverflowError:
-        raise ValueError(f"{op}: the number {b if ta else a} is too large for a float tensor") from None
     if ta and tb:
         if a.dtype == b.dtype and (not to_float or a.dtype.kind == "f"):
             return a, b

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .._checks import as_int
-from ..factories import generator
+from ..random import generator
 from ..tensor import Tensor
 
 Transform = Callable[[np.ndarray], np.ndarray]

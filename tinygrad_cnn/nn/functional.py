@@ -13,12 +13,12 @@ from typing import Literal
 import numpy as np
 
 from .._checks import as_bool, as_int, as_pair, as_real, as_single
-from ..factories import generator
 from ..methods.indexing import one_hot  # noqa: F401 - re-exported as F.one_hot
 from ..ops.conv import Conv2d, ConvTranspose2d, Fold, Unfold, conv_output_hw, transposed_output_hw
 from ..ops.elementwise import Softplus
 from ..ops.linalg import Linear
 from ..ops.softmax import LogSoftmax
+from ..random import generator
 from ..tensor import Tensor, as_tensor
 from .activations import (  # noqa: F401 - re-exported as F.leaky_relu, F.gelu, ...
     celu,

@@ -1,7 +1,7 @@
 """In-place parameter initialisers, with PyTorch's names, fans and gains.
 
 Each writes new values into ``tensor.data`` (keeping its dtype, float32 or float64) and returns the tensor.
-Random draws come from ``tinygrad_cnn.factories.generator()``, so ``manual_seed`` makes them reproducible.
+Random draws come from ``tinygrad_cnn.random.generator()``, so ``manual_seed`` makes them reproducible.
 
 Fans of a weight of shape (out, in, *kernel): $\\text{fan\\_in} = \\text{in} \\cdot \\prod \\text{kernel}$,
 $\\text{fan\\_out} = \\text{out} \\cdot \\prod \\text{kernel}$ (a Linear weight (out, in) has no kernel axes).
@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from .._checks import as_choice, as_real
-from ..factories import generator
+from ..random import generator
 from ..tensor import Tensor
 from ..versions import mark_modified
 
