@@ -228,3 +228,13 @@ def as_single(op: str, name: str, value: Any, low: int | None = None) -> int:
             raise ValueError(f"{op}: {name} must be an int or a tuple of one int, got {len(value)} ints: {value!r}")
         value = value[0]
     return as_int(op, name, value, low=low)
+
+
+def check_image_batch(op: str, x: Any) -> None:
+    """``x`` (a tensor) must be a 4-D floating-point image batch (N, C, H, W): ValueError for another rank (with the
+    unsqueeze hint for one image), TypeError for an integer dtype."""
+    if x.ndim != 4:
+        hint = " (add the batch axis with x.unsqueeze(0))" if x.ndim == 3 else ""
+        raise ValueError(f"{op}: expected a 4-D input (N, C, H, W), got shape {x.shape}{hint}")
+    if x.dtype.kind != "f":
+        raise TypeError(f"{op}: input has dtype {x.dtype}; convert it with .float()")

@@ -29,6 +29,8 @@ from tinygrad_cnn.ops.movement import TensorIndexError
 from tinygrad_cnn.testing import BadInput, OpInfo, Sample
 from tinygrad_cnn.testing import strategies as S
 
+from .movement import one
+
 DOC = "derivations/indexing.md"
 X = tg.Tensor(np.arange(12.0).reshape(3, 4))
 IDX = np.array([[0, 1], [2, 3], [1, 1]])
@@ -247,14 +249,6 @@ def _np_one_hot(labels, num_classes=-1):
 
 
 # ---- triangles, diagonals ----------------------------------------------------------------------------------------
-def _one(shape_strategy, kwargs=None):
-    @st.composite
-    def build(draw):
-        shape = draw(shape_strategy)
-        return Sample((draw(S.arrays(shape)),), draw(kwargs(shape)) if kwargs else {})
-    return build()
-
-
 @st.composite
 def _diagonal_k(draw, shape):
     return {"diagonal": draw(st.integers(-3, 3))}
@@ -552,54 +546,54 @@ ENTRIES = [
                        bad(lambda: F.one_hot(tg.Tensor(np.array([-1, 0])), 3), TensorIndexError, "out of range"),
                        bad(lambda: F.one_hot(X, 3), TypeError, "integer"),
                        bad(lambda: F.one_hot(tg.Tensor(np.array([0])), -2), ValueError, "num_classes"))),
-    entry("tril", lambda x, **kw: x.tril(**kw), _one(MATRICES, _diagonal_k), lambda a, diagonal: np.tril(a, diagonal),
+    entry("tril", lambda x, **kw: x.tril(**kw), one(MATRICES, _diagonal_k), lambda a, diagonal: np.tril(a, diagonal),
           (ew.Where,), bad_inputs=(bad(lambda: X[0].tril(), ValueError, "2 dimensions"),
                                    bad(lambda: X.tril(0.5), TypeError, "diagonal"))),
-    entry("triu", lambda x, **kw: x.triu(**kw), _one(MATRICES, _diagonal_k), lambda a, diagonal: np.triu(a, diagonal),
+    entry("triu", lambda x, **kw: x.triu(**kw), one(MATRICES, _diagonal_k), lambda a, diagonal: np.triu(a, diagonal),
           (ew.Where,), bad_inputs=(bad(lambda: X[0].triu(), ValueError, "2 dimensions"),)),
-    entry("diag vector", lambda x, **kw: x.diag(**kw), _one(S.shapes(1, 1, max_side=4), _diagonal_k),
+    entry("diag vector", lambda x, **kw: x.diag(**kw), one(S.shapes(1, 1, max_side=4), _diagonal_k),
           lambda a, diagonal: np.diag(a, diagonal), (mv.Reshape, mv.IndexAdd),
           bad_inputs=(bad(lambda: X[None].diag(), ValueError, "1-D or 2-D"),)),
-    entry("diag matrix", lambda x, **kw: x.diag(**kw), _one(S.shapes(2, 2, max_side=4), _diagonal_k),
+    entry("diag matrix", lambda x, **kw: x.diag(**kw), one(S.shapes(2, 2, max_side=4), _diagonal_k),
           lambda a, diagonal: np.diag(a, diagonal), (mv.GetItem, mv.Reshape)),
-    entry("diagonal", lambda x, **kw: x.diagonal(**kw), _one(MATRICES, _diagonal_args), _np_diagonal,
+    entry("diagonal", lambda x, **kw: x.diagonal(**kw), one(MATRICES, _diagonal_args), _np_diagonal,
           (mv.GetItem, mv.Reshape, mv.Permute),
           bad_inputs=(bad(lambda: X.diagonal(0, 1, -1), ValueError, "two different"),
                       bad(lambda: X[0].diagonal(), ValueError, "at least 2"))),
-    entry("trace", lambda x: x.trace(), _one(S.shapes(2, 2, max_side=4)), np.trace, (red.Sum, mv.GetItem),
+    entry("trace", lambda x: x.trace(), one(S.shapes(2, 2, max_side=4)), np.trace, (red.Sum, mv.GetItem),
           exact=False, bad_inputs=(bad(lambda: X[None].trace(), ValueError, "2-D"),)),
-    entry("roll", lambda x, **kw: x.roll(**kw), _one(SHAPES, _roll_args), _np_roll, (mv.Concatenate, mv.GetItem),
+    entry("roll", lambda x, **kw: x.roll(**kw), one(SHAPES, _roll_args), _np_roll, (mv.Concatenate, mv.GetItem),
           bad_inputs=(bad(lambda: X.roll((1, 2), 0), ValueError, "one shift per dim"),
                       bad(lambda: X.roll(1.5, 0), TypeError, "shifts"),
                       bad(lambda: X.roll((1, 2)), ValueError, "pass dims"))),
-    entry("roll flattened", lambda x, **kw: x.roll(**kw), _one(S.shapes(2, 3, max_side=4), _roll_flat_args),
+    entry("roll flattened", lambda x, **kw: x.roll(**kw), one(S.shapes(2, 3, max_side=4), _roll_flat_args),
           _np_roll, (mv.Reshape, mv.Concatenate)),
-    entry("flip", lambda x, dims, form: _flip(x, dims, form), _one(SHAPES, _flip_args),
+    entry("flip", lambda x, dims, form: _flip(x, dims, form), one(SHAPES, _flip_args),
           lambda a, dims, form: np.flip(a, dims), (mv.GetItem,),
           bad_inputs=(bad(lambda: X.flip(0, 0), ValueError, "repeats"), bad(lambda: X.flip(), TypeError, "dims"))),
     entry("repeat", lambda x, sizes, varargs: x.repeat(*sizes) if varargs else x.repeat(sizes),
-          _one(S.shapes(0, 3, max_side=3), _repeat_args), lambda a, sizes, varargs: np.tile(a, sizes),
+          one(S.shapes(0, 3, max_side=3), _repeat_args), lambda a, sizes, varargs: np.tile(a, sizes),
           (mv.Reshape, mv.Expand),
           bad_inputs=(bad(lambda: X.repeat(2), ValueError, "at least one per dimension"),
                       bad(lambda: X.repeat(2, -1), ValueError, ">= 0"), bad(lambda: X.repeat(2, 1.0), TypeError,
                                                                              "ints"))),
     entry("tile", lambda x, sizes, varargs: x.tile(*sizes) if varargs else x.tile(sizes),
-          _one(S.shapes(1, 3, max_side=3), _tile_args),
+          one(S.shapes(1, 3, max_side=3), _tile_args),
           lambda a, sizes, varargs: np.tile(a, sizes), (mv.Reshape, mv.Expand),
           bad_inputs=(bad(lambda: X.tile(-1), ValueError, ">= 0"),)),
-    entry("repeat_interleave", lambda x, **kw: x.repeat_interleave(**kw), _one(SHAPES, _interleave_args),
+    entry("repeat_interleave", lambda x, **kw: x.repeat_interleave(**kw), one(SHAPES, _interleave_args),
           _np_repeat_interleave, (mv.GetItem,),
           bad_inputs=(bad(lambda: X.repeat_interleave(np.array([1, 2]), dim=0), ValueError, "one count per element"),
                       bad(lambda: X.repeat_interleave(-1), ValueError, ">= 0"),
                       bad(lambda: X.repeat_interleave(2, dim=0, output_size=5), ValueError, "output_size"))),
-    entry("split", lambda x, **kw: x.split(**kw), _one(SHAPES, _split_args), _np_split, (mv.GetItem,),
+    entry("split", lambda x, **kw: x.split(**kw), one(SHAPES, _split_args), _np_split, (mv.GetItem,),
           bad_inputs=(bad(lambda: X.split([1, 1], 0), ValueError, "sum to 3"),
                       bad(lambda: X.split(1.5), TypeError, "split_size"))),
-    entry("chunk", lambda x, **kw: x.chunk(**kw), _one(SHAPES, _chunk_args), _np_chunk, (mv.GetItem,),
+    entry("chunk", lambda x, **kw: x.chunk(**kw), one(SHAPES, _chunk_args), _np_chunk, (mv.GetItem,),
           bad_inputs=(bad(lambda: X.chunk(0), ValueError, "chunks"),)),
-    entry("unbind", lambda x, **kw: x.unbind(**kw), _one(SHAPES, _unbind_args),
+    entry("unbind", lambda x, **kw: x.unbind(**kw), one(SHAPES, _unbind_args),
           lambda a, dim=None, axis=None: tuple(np.moveaxis(a, _dim_of(a, dim, axis), 0)), (mv.GetItem,)),
-    entry("Tensor.unfold", lambda x, **kw: x.unfold(**kw), _one(SHAPES, _unfold_args), _np_unfold,
+    entry("Tensor.unfold", lambda x, **kw: x.unfold(**kw), one(SHAPES, _unfold_args), _np_unfold,
           (mv.SlidingWindows, mv.SlidingWindowsAdd),
           bad_inputs=(bad(lambda: X.unfold(1, 5, 1), ValueError, "larger than dimension 1"),
                       bad(lambda: X.unfold(1, 2, 0), ValueError, "step"))),
@@ -610,24 +604,24 @@ ENTRIES = [
           (mv.Expand, mv.Reshape),
           bad_inputs=(bad(lambda: tg.meshgrid(X, indexing="ji"), ValueError, "indexing"),
                       bad(lambda: tg.meshgrid(X, X), ValueError, "1-D"))),
-    entry("narrow", lambda x, **kw: x.narrow(**kw), _one(SHAPES, _narrow_args), _np_narrow, (mv.GetItem,),
+    entry("narrow", lambda x, **kw: x.narrow(**kw), one(SHAPES, _narrow_args), _np_narrow, (mv.GetItem,),
           bad_inputs=(bad(lambda: X.narrow(1, 2, 3), ValueError, "exceeds"),
                       bad(lambda: X.narrow(1, 5, 0), ValueError, "start"))),
-    entry("movedim", lambda x, **kw: x.movedim(**kw), _one(SHAPES, _movedim_args),
+    entry("movedim", lambda x, **kw: x.movedim(**kw), one(SHAPES, _movedim_args),
           lambda a, source, destination: np.moveaxis(a, source, destination), (mv.Permute,),
           bad_inputs=(bad(lambda: X.movedim((0, 1), 0), ValueError, "same length"),
                       bad(lambda: X.movedim((0, 0), (0, 1)), ValueError, "repeat"))),
-    entry("moveaxis", lambda x, **kw: x.moveaxis(**kw), _one(SHAPES, _movedim_args),
+    entry("moveaxis", lambda x, **kw: x.moveaxis(**kw), one(SHAPES, _movedim_args),
           lambda a, source, destination: np.moveaxis(a, source, destination), (mv.Permute,)),
-    entry("swapaxes", lambda x, a0, a1: x.swapaxes(a0, a1), _one(S.shapes(2, 4, max_side=3), _swap_args),
+    entry("swapaxes", lambda x, a0, a1: x.swapaxes(a0, a1), one(S.shapes(2, 4, max_side=3), _swap_args),
           lambda a, a0, a1: np.swapaxes(a, a0, a1), (mv.Permute,),
           bad_inputs=(bad(lambda: X.swapaxes(0, 2), ValueError, "out of range"),)),
-    entry("swapdims", lambda x, a0, a1: x.swapdims(a0, a1), _one(S.shapes(2, 4, max_side=3), _swap_args),
+    entry("swapdims", lambda x, a0, a1: x.swapdims(a0, a1), one(S.shapes(2, 4, max_side=3), _swap_args),
           lambda a, a0, a1: np.swapaxes(a, a0, a1), (mv.Permute,)),
-    entry("squeeze dims", lambda x, dim: x.squeeze(dim=dim), _one(S.shapes(1, 4, max_side=2), _squeeze_dims),
+    entry("squeeze dims", lambda x, dim: x.squeeze(dim=dim), one(S.shapes(1, 4, max_side=2), _squeeze_dims),
           lambda a, dim: np.squeeze(a, dim), (mv.Reshape,),
           bad_inputs=(bad(lambda: X.squeeze(dim=0, axis=0), TypeError, "both"),)),
-    entry("unsqueeze dims", lambda x, dim: x.unsqueeze(dim), _one(S.shapes(0, 3, max_side=3), _unsqueeze_dims),
+    entry("unsqueeze dims", lambda x, dim: x.unsqueeze(dim), one(S.shapes(0, 3, max_side=3), _unsqueeze_dims),
           lambda a, dim: np.expand_dims(a, dim), (mv.Reshape,),
           bad_inputs=(bad(lambda: X.unsqueeze((0, 0)), ValueError, "repeats"),
                       bad(lambda: X.unsqueeze((0, 4)), ValueError, "out of range"))),

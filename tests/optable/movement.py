@@ -27,7 +27,7 @@ def entry(name, op, samples, ref, primitives, examples=(15, 4), ref_tol=None, **
                   ref_tol=ref_tol or {"rtol": 0.0, "atol": 0.0}, **extra)  # moving elements is exact
 
 
-def _one(shape_strategy, kwargs=None):
+def one(shape_strategy, kwargs=None):
     """Samples of one float64 array of a shape drawn by ``shape_strategy``, with ``kwargs`` drawn from the shape."""
     @st.composite
     def build(draw):
@@ -264,32 +264,32 @@ def _stacked(draw):
 
 
 ENTRIES = [
-    entry("reshape", lambda x, shape: x.reshape(shape), _one(S.shapes(max_dims=3, max_side=4), _reshape_target),
+    entry("reshape", lambda x, shape: x.reshape(shape), one(S.shapes(max_dims=3, max_side=4), _reshape_target),
           lambda a, shape: a.reshape(shape), (mv.Reshape,)),
-    entry("reshape varargs", lambda x, shape: x.reshape(*shape), _one(S.shapes(max_dims=3, max_side=4),
+    entry("reshape varargs", lambda x, shape: x.reshape(*shape), one(S.shapes(max_dims=3, max_side=4),
                                                                       _reshape_target),
           lambda a, shape: a.reshape(shape), (mv.Reshape,)),
-    entry("view", lambda x, shape: x.view(shape), _one(S.shapes(max_dims=3, max_side=4), _reshape_target),
+    entry("view", lambda x, shape: x.view(shape), one(S.shapes(max_dims=3, max_side=4), _reshape_target),
           lambda a, shape: a.reshape(shape), (mv.Reshape,)),
-    entry("permute", lambda x, axes: x.permute(axes), _one(S.shapes(max_dims=4, max_side=3), _permutation),
+    entry("permute", lambda x, axes: x.permute(axes), one(S.shapes(max_dims=4, max_side=3), _permutation),
           lambda a, axes: np.transpose(a, axes), (mv.Permute,)),
-    entry("transpose", lambda x, **kw: x.transpose(**kw), _one(S.shapes(min_dims=2, max_dims=4, max_side=3),
+    entry("transpose", lambda x, **kw: x.transpose(**kw), one(S.shapes(min_dims=2, max_dims=4, max_side=3),
                                                               _transpose_axes),
           _np_transpose, (mv.Permute,)),
-    entry("T", lambda x: x.T, _one(S.shapes(max_dims=4, max_side=3)), lambda a: a.T, (mv.Permute,)),
+    entry("T", lambda x: x.T, one(S.shapes(max_dims=4, max_side=3)), lambda a: a.T, (mv.Permute,)),
     _expand("expand", "expand"),
     _expand("broadcast_to", "broadcast_to"),
-    entry("squeeze", lambda x, **kw: x.squeeze(**kw), _one(S.shapes(max_dims=4, max_side=2), _squeeze_axis),
+    entry("squeeze", lambda x, **kw: x.squeeze(**kw), one(S.shapes(max_dims=4, max_side=2), _squeeze_axis),
           _np_squeeze, (mv.Reshape,)),
-    entry("unsqueeze", lambda x, axis: x.unsqueeze(axis), _one(S.shapes(max_dims=3, max_side=3), _unsqueeze_axis),
+    entry("unsqueeze", lambda x, axis: x.unsqueeze(axis), one(S.shapes(max_dims=3, max_side=3), _unsqueeze_axis),
           lambda a, axis: np.expand_dims(a, axis), (mv.Reshape,)),
-    entry("squeeze/unsqueeze", lambda x: x.unsqueeze(-1).squeeze().unsqueeze(0), _one(S.shapes(max_dims=3,
+    entry("squeeze/unsqueeze", lambda x: x.unsqueeze(-1).squeeze().unsqueeze(0), one(S.shapes(max_dims=3,
                                                                                              max_side=2)),
           lambda a: np.expand_dims(np.squeeze(a[..., None]), 0), (mv.Reshape,)),
-    entry("flatten", lambda x, **kw: x.flatten(**kw), _one(S.shapes(min_dims=2, max_dims=4, max_side=3),
+    entry("flatten", lambda x, **kw: x.flatten(**kw), one(S.shapes(min_dims=2, max_dims=4, max_side=3),
                                                           _flatten_axes),
           _np_flatten, (mv.Reshape,)),
-    entry("flatten all", lambda x: x.flatten(), _one(S.shapes(min_dims=2, max_dims=4, max_side=3)),
+    entry("flatten all", lambda x: x.flatten(), one(S.shapes(min_dims=2, max_dims=4, max_side=3)),
           lambda a: a.reshape(-1), (mv.Reshape,)),
     entry("getitem basic", lambda x, index: x[index], _getitem_samples(basic_index, min_dims=1),
           lambda a, index: a[index], (mv.GetItem,)),
@@ -297,7 +297,7 @@ ENTRIES = [
           _getitem_samples(advanced_index, min_dims=1, max_side=4), lambda a, index, form: a[index], (mv.GetItem,)),
     entry("IndexAdd", lambda g, shape, index: mv.IndexAdd.apply(g, shape=shape, index=index), _index_add_samples(),
           _index_add_ref, (mv.IndexAdd, mv.GetItem), ref_tol={"rtol": 1e-14, "atol": 1e-14}),  # repeats add up
-    entry("pad", lambda x, **kw: x.pad(**kw), _one(S.shapes(min_dims=1, max_dims=3, max_side=3), _pad_args), _np_pad,
+    entry("pad", lambda x, **kw: x.pad(**kw), one(S.shapes(min_dims=1, max_dims=3, max_side=3), _pad_args), _np_pad,
           (mv.Pad,)),
     entry("concatenate", lambda *xs, axis: tg.concatenate(xs, axis=axis), _joined(),
           lambda *arrays, axis: np.concatenate(arrays, axis=axis), (mv.Concatenate,)),

@@ -12,7 +12,7 @@ from typing import Literal
 
 import numpy as np
 
-from .._checks import as_bool, as_int, as_pair, as_real, as_single
+from .._checks import as_bool, as_int, as_pair, as_real, as_single, check_image_batch
 from ..methods.indexing import one_hot  # noqa: F401 - re-exported as F.one_hot
 from ..ops.conv import Conv2d, ConvTranspose2d, Fold, Unfold, conv_output_hw, transposed_output_hw
 from ..ops.elementwise import Softplus
@@ -78,14 +78,6 @@ IntPair = int | tuple[int, int]
 Reduction = Literal["mean", "sum", "none"]
 
 
-def _image_batch(op: str, x: Tensor) -> None:
-    if x.ndim != 4:
-        hint = " (add the batch axis with x.unsqueeze(0))" if x.ndim == 3 else ""
-        raise ValueError(f"{op}: expected a 4-D input (N, C, H, W), got shape {x.shape}{hint}")
-    if x.dtype.kind != "f":
-        raise TypeError(f"{op}: input has dtype {x.dtype}; convert it with .float()")
-
-
 # ---- convolution and pooling ----------------------------------------------------------------------
 def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntPair = 1,
            padding: IntPair | Literal["valid", "same"] = 0, dilation: IntPair = 1, groups: int = 1) -> Tensor:
@@ -95,7 +87,7 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntPai
     (stride 1 only; an odd total padding puts the extra row and column at the bottom and right).
     """
     x, weight = as_tensor("conv2d", "input", x), as_tensor("conv2d", "weight", weight)
-    _image_batch("conv2d", x)
+    check_image_batch("conv2d", x)
     if weight.ndim != 4 or 0 in weight.shape[2:]:
         raise ValueError(f"conv2d: weight must be 4-D (out_channels, in_channels/groups, kH, kW) with kH, kW >= 1, "
                          f"got {weight.shape}")

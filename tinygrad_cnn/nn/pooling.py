@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .._checks import as_bool, as_choice, as_int, as_pair, as_real, is_int
+from .._checks import as_bool, as_choice, as_int, as_pair, as_real, check_image_batch, is_int
 from ..ops.movement import Pad, TensorIndexError
 from ..ops.padding import BorderPad
 from ..ops.pool import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d, PlaneScatter
@@ -25,14 +25,6 @@ IntPair = int | tuple[int, int]
 
 __all__ = ["adaptive_avg_pool2d", "adaptive_max_pool2d", "avg_pool1d", "avg_pool2d", "interpolate", "lp_pool2d",
            "max_pool1d", "max_pool2d", "max_unpool2d", "pad", "upsample", "upsample_bilinear", "upsample_nearest"]
-
-
-def _image_batch(op: str, x: Tensor) -> None:
-    if x.ndim != 4:
-        hint = " (add the batch axis with x.unsqueeze(0))" if x.ndim == 3 else ""
-        raise ValueError(f"{op}: expected a 4-D input (N, C, H, W), got shape {x.shape}{hint}")
-    if x.dtype.kind != "f":
-        raise TypeError(f"{op}: input has dtype {x.dtype}; convert it with .float()")
 
 
 def _signal_as_image(op: str, x: Tensor) -> Tensor:
@@ -67,7 +59,7 @@ def max_pool2d(input: Tensor, kernel_size: IntPair, stride: IntPair | None = Non
     returns where that is: row * W + column in each input plane (int64, PyTorch's indices, for ``max_unpool2d``).
     """
     x = as_tensor("max_pool2d", "input", input)
-    _image_batch("max_pool2d", x)
+    check_image_batch("max_pool2d", x)
     kernel = as_pair("max_pool2d", "kernel_size", kernel_size, 1)
     params = {"kernel_size": kernel,
               "stride": kernel if stride is None else as_pair("max_pool2d", "stride", stride, 1),
@@ -89,7 +81,7 @@ def avg_pool2d(input: Tensor, kernel_size: IntPair, stride: IntPair | None = Non
     (``count_include_pad=True``, the default) or only the input elements; the ceil_mode overhang never counts.
     """
     x = as_tensor("avg_pool2d", "input", input)
-    _image_batch("avg_pool2d", x)
+    check_image_batch("avg_pool2d", x)
     kernel = as_pair("avg_pool2d", "kernel_size", kernel_size, 1)
     divisor = None if divisor_override is None else as_int("avg_pool2d", "divisor_override", divisor_override, low=1)
     return AvgPool2d.apply(x, kernel_size=kernel,
@@ -136,7 +128,7 @@ def lp_pool2d(input: Tensor, norm_type: float, kernel_size: IntPair, stride: Int
     """(sum over each window of x^p)^(1/p), p = ``norm_type``: PyTorch's formula, avg_pool2d(x^p) times kH kW, to
     the power 1/p (no padding). NaN where x^p or the root is undefined, as in PyTorch (negative x, fractional p)."""
     x = as_tensor("lp_pool2d", "input", input)
-    _image_batch("lp_pool2d", x)
+    check_image_batch("lp_pool2d", x)
     p = as_real("lp_pool2d", "norm_type", norm_type, finite=True)
     if p == 0:
         raise ValueError("lp_pool2d: norm_type must be nonzero (the result is a 1/norm_type power), got 0")
@@ -161,7 +153,7 @@ def max_unpool2d(input: Tensor, indices: Tensor, kernel_size: IntPair, stride: I
     ``indices`` (row * Wo + column); Ho = (H - 1) stride - 2 padding + kernel_size unless ``output_size`` (the last
     two entries of a shape) says otherwise. Gradient: read back at the indices (PyTorch's rule)."""
     x = as_tensor("max_unpool2d", "input", input)
-    _image_batch("max_unpool2d", x)
+    check_image_batch("max_unpool2d", x)
     kernel = as_pair("max_unpool2d", "kernel_size", kernel_size, 1)
     stride_ = kernel if stride is None else as_pair("max_unpool2d", "stride", stride, 1)
     padding_ = as_pair("max_unpool2d", "padding", padding, 0)
@@ -203,7 +195,7 @@ def adaptive_avg_pool2d(input: Tensor, output_size: int | tuple[int | None, int 
     """Mean over PyTorch's adaptive windows, rows [floor(i H / Ho), ceil((i + 1) H / Ho)) and likewise columns:
     (N, C, H, W) -> (N, C, Ho, Wo) for any Ho, Wo (a None entry keeps that size)."""
     x = as_tensor("adaptive_avg_pool2d", "input", input)
-    _image_batch("adaptive_avg_pool2d", x)
+    check_image_batch("adaptive_avg_pool2d", x)
     return AdaptiveAvgPool2d.apply(x, output_size=_adaptive_size("adaptive_avg_pool2d", x, output_size))
 
 
@@ -212,7 +204,7 @@ def adaptive_max_pool2d(input: Tensor, output_size: int | tuple[int | None, int 
     """Max over adaptive_avg_pool2d's windows: (N, C, H, W) -> (N, C, Ho, Wo). The gradient goes to each window's
     first maximum in row-major order; ``return_indices`` also returns its flat index in the plane (int64)."""
     x = as_tensor("adaptive_max_pool2d", "input", input)
-    _image_batch("adaptive_max_pool2d", x)
+    check_image_batch("adaptive_max_pool2d", x)
     size = _adaptive_size("adaptive_max_pool2d", x, output_size)
     if not as_bool("adaptive_max_pool2d", "return_indices", return_indices):
         return AdaptiveMaxPool2d.apply(x, output_size=size)
