@@ -56,11 +56,19 @@ def test_int_tensor_with_a_float_becomes_float32():
     assert (i + tg.Tensor(np.ones(3))).dtype == np.float64
 
 
-def test_float32_with_float64_is_a_type_error():
-    a, b = tg.Tensor(np.ones(2, np.float32)), tg.Tensor(np.ones(2))
+def test_float32_with_float64_promotes_as_pytorch():
+    a = tg.Tensor(np.ones(2, np.float32), requires_grad=True)
+    b = tg.Tensor(np.full(2, 2.0), requires_grad=True)
     for fn in (lambda: a + b, lambda: a * b, lambda: a - b, lambda: a / b, lambda: a.maximum(b)):
-        with pytest.raises(TypeError, match=r"float32 and float64.*\.float\(\) or \.double\(\)"):
-            fn()
+        assert fn().dtype == np.float64
+    (a * b).sum().backward()  # each gradient comes back in its input's dtype
+    assert a.grad.dtype == np.float32 and b.grad.dtype == np.float64
+    np.testing.assert_array_equal(a.grad.numpy(), [2.0, 2.0])
+    scalar = tg.Tensor(np.float64(3.0))  # a 0-d tensor does not widen a tensor with axes (PyTorch's rule)
+    assert (tg.Tensor(np.ones(2, np.float32)) * scalar).dtype == np.float32
+    assert (tg.Tensor(np.float32(1.0)) * scalar).dtype == np.float64
+    with pytest.raises(TypeError, match=r"matmul: operands have dtypes float32 and float64"):
+        tg.Tensor(np.ones((2, 2), np.float32)) @ tg.Tensor(np.ones((2, 2)))  # matmul does not promote, as PyTorch
 
 
 def test_non_numeric_data_is_a_type_error():
@@ -188,3 +196,19 @@ def test_in_graph_ops_keep_requires_grad_flags():
     b = tg.Tensor([2.0])
     assert (a * b).requires_grad and not (b * b).requires_grad
     assert (b * b).grad_fn is None
+
+
+@pytest.mark.parametrize("call, pytorch_class", [
+    (lambda: tg.ones(2, 3) + tg.ones(4), RuntimeError),                       # broadcasting
+    (lambda: tg.ones(2, 3) @ tg.ones(4, 5), RuntimeError),                    # matmul
+    (lambda: tg.concatenate([tg.ones(2, 3), tg.ones(2, 4)]), RuntimeError),  # cat
+    (lambda: tg.ones(2, 3).reshape(4), RuntimeError),                        # view of another size
+    (lambda: tg.ones(2, 3)[5], IndexError),                                   # index out of range
+    (lambda: tg.Tensor([1, 2]) // tg.Tensor([0, 1]), RuntimeError),           # integer division by zero
+])
+def test_errors_are_also_the_class_pytorch_raises(call, pytorch_class):
+    """A PyTorch user's ``except RuntimeError`` / ``except IndexError`` catches ours; ``except ValueError`` too."""
+    with pytest.raises(pytorch_class):
+        call()
+    with pytest.raises(ValueError):
+        call()

@@ -375,8 +375,7 @@ def test_errors_at_the_call():
         tg.ones(2, 3) @ tg.ones(4, 5)
     with pytest.raises(TypeError, match="not numeric"):
         tg.Tensor(["a", "b"])
-    with pytest.raises(TypeError, match=r"float32 and float64"):
-        tg.ones(2) + tg.ones(2, dtype=np.float64)
+    assert (tg.ones(2) + tg.ones(2, dtype=np.float64)).dtype == np.float64  # PyTorch promotes
     with pytest.raises(TypeError, match="only floating-point"):
         tg.Tensor([1, 2], requires_grad=True)
     # backward on a non-scalar without gradient=: test_backward_on_a_non_scalar_needs_a_gradient

@@ -720,9 +720,9 @@ def spec_binary(op, a, other, to_float=False):
     else:
         b = np.asarray(b)
         da, db = a.dtype, b.dtype
-        if da.kind == "f" and db.kind == "f":
-            need(da == db, DTYPE)
-            target = da
+        if da.kind == "f" and db.kind == "f":  # PyTorch: the wider, but a 0-d tensor does not widen one with axes
+            target = (da if da == db else db if a.ndim == 0 and b.ndim else da if b.ndim == 0 and a.ndim
+                      else np.promote_types(da, db))
         elif da.kind == "f" or db.kind == "f":
             target = da if da.kind == "f" else db
         else:
@@ -1272,10 +1272,9 @@ def test_functional_activations(name, x, axis):
             return {"relu": lambda: np.maximum(a, 0), "tanh": lambda: np.tanh(a),
                     "sigmoid": lambda: (1 / (1 + np.exp(-a.astype(np.float64))))}[name]()
         a = spec_input(x, "f")
-        need(a.ndim >= 1, RANK)
         need(is_int(axis), TYPE)
-        need(-a.ndim <= axis < a.ndim, RANGE)
-        out = np_log_softmax(a, axis)
+        need(-max(a.ndim, 1) <= axis < max(a.ndim, 1), RANGE)  # a 0-d tensor takes axis 0 or -1 (PyTorch)
+        out = a - a if a.ndim == 0 else np_log_softmax(a, axis)
         return np.exp(out) if name == "softmax" else out
 
     def compare(out, ref):

@@ -343,3 +343,14 @@ def test_loss_modules_match_the_functions():
         tg.nn.CrossEntropyLoss(reduction="avg")
     with pytest.raises(ValueError, match="HuberLoss: delta must be positive"):
         tg.nn.HuberLoss(delta=0)
+
+
+def test_softmax_of_a_0d_tensor_is_one_as_in_pytorch():
+    x = tg.Tensor(np.float64(2.5), requires_grad=True)
+    y = F.softmax(x, 0)
+    assert y.shape == () and y.item() == 1.0 and F.log_softmax(x, -1).item() == 0.0
+    y.backward()  # softmax of one element is constant: its gradient is 0
+    assert x.grad.item() == 0.0
+    assert np.isnan(F.log_softmax(tg.Tensor(np.float32(np.inf)), 0).item())
+    with pytest.raises(ValueError, match="log_softmax: axis 1 is out of range"):
+        F.log_softmax(x, 1)

@@ -2,6 +2,7 @@
 
 from ._malloc import tune_allocator
 from .autograd import Function, detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad
+from .errors import DivisionByZeroError, ShapeError, TensorIndexError
 from .factories import (
                         arange,
                         bernoulli,
@@ -158,7 +159,6 @@ from .methods.reductions import (
                         topk,
                         var,
 )
-from .ops.movement import TensorIndexError
 from .random import manual_seed
 from .serialization import CheckpointError, load, save
 from .tensor import Tensor, concatenate, stack, where
@@ -168,7 +168,8 @@ ALLOCATOR_TUNED = tune_allocator()
 __all__ = [
     "baddbmm", "bernoulli", "bmm", "dot", "einsum", "empty", "empty_like", "ger", "linspace", "logspace", "matmul",
     "mm", "multinomial", "mv", "normal", "outer", "randint", "randperm", "tensordot", "tril_indices", "triu_indices",
-    "CheckpointError", "Function", "Tensor", "TensorIndexError", "arange", "concatenate", "detect_anomaly",
+    "CheckpointError", "DivisionByZeroError", "Function", "ShapeError", "Tensor",
+    "TensorIndexError", "arange", "concatenate", "detect_anomaly",
     "enable_grad", "eye", "full", "full_like", "grad", "is_grad_enabled", "load", "manual_seed", "no_grad", "ones",
     "ones_like", "rand", "rand_like", "randn", "randn_like", "save", "stack", "where", "zeros", "zeros_like",
 ]

@@ -19,15 +19,25 @@ def _cast(t: Any, dtype: np.dtype) -> Any:
     return t if t.dtype == dtype else Cast.apply(t, dtype=dtype)
 
 
-def _result_float(op: str, a: np.dtype, b: np.dtype) -> np.dtype:
-    if a.kind == "f" and b.kind == "f" and a != b:
-        raise TypeError(f"{op}: operands have dtypes {a} and {b}; convert one with .float() or .double()")
-    return a if a.kind == "f" else b
+def _result_float(op: str, a: Any, b: Any, strict: bool) -> np.dtype:
+    """The float dtype of ``a op b`` (tensors, at least one float): the float one's; of two different float dtypes
+    the wider (PyTorch), except that a 0-d tensor does not widen a tensor with axes (PyTorch's dimension rule).
+    ``strict`` (matmul, as PyTorch): two different float dtypes are a TypeError."""
+    da, db = a.dtype, b.dtype
+    if da.kind != "f" or db.kind != "f" or da == db:
+        return da if da.kind == "f" else db
+    if strict:
+        raise TypeError(f"{op}: operands have dtypes {da} and {db}; convert one with .float() or .double()")
+    if (a.ndim == 0) != (b.ndim == 0):
+        return db if a.ndim == 0 else da
+    return np.promote_types(da, db)
 
 
-def promote(op: str, a: Any, b: Any, to_float: bool = False, cls: type | None = None) -> tuple[Any, Any]:
+def promote(op: str, a: Any, b: Any, to_float: bool = False, cls: type | None = None,
+            strict_floats: bool = False) -> tuple[Any, Any]:
     """Both operands as Tensors of one dtype (PyTorch's rules: Python scalars never upcast a tensor; an integer
-    tensor meeting a float one becomes that float type; float32 with float64 is an error). Non-tensor operands
+    tensor meeting a float one becomes that float type; float32 with float64 gives float64, unless one is 0-d, or
+    ``strict_floats`` makes it a TypeError). Non-tensor operands
     become tensors of the class of the tensor operand (``cls`` when neither is a tensor); ``to_float`` makes an
     integer result float32 (true division)."""
     try:  # the common cases first, fast: a float tensor with a Python number or a tensor of its dtype
@@ -49,7 +59,7 @@ def promote(op: str, a: Any, b: Any, to_float: bool = False, cls: type | None = 
             return a, b
         da, db = a.dtype, b.dtype
         if da.kind == "f" or db.kind == "f":
-            target = _result_float(op, da, db)
+            target = _result_float(op, a, b, strict_floats)
         else:
             target = np.dtype(np.float32) if to_float else np.result_type(da, db)
         return _cast(a, target), _cast(b, target)
@@ -74,5 +84,6 @@ def promote(op: str, a: Any, b: Any, to_float: bool = False, cls: type | None = 
     else:
         other = as_tensor_of(tensor_type, op, "operand", other)
         if other.dtype != tensor.dtype or to_float:
-            return promote(op, *((tensor, other) if ta else (other, tensor)), to_float=to_float, cls=tensor_type)
+            return promote(op, *((tensor, other) if ta else (other, tensor)), to_float=to_float, cls=tensor_type,
+                           strict_floats=strict_floats)
     return (tensor, other) if ta else (other, tensor)

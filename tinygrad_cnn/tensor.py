@@ -14,6 +14,7 @@ import numpy as np
 
 from . import _checks, autograd
 from . import promotion as _promotion
+from .errors import ShapeError
 from .inplace import InPlaceMethods
 from .methods.indexing import IndexingMethods
 from .methods.linear_algebra import LinalgMethods
@@ -73,8 +74,8 @@ class Tensor(TensorCore, InPlaceMethods, PointwiseMethods, ReductionMethods, Ind
     def __rtruediv__(self, other): return _ew.Div.apply(*promote("div", other, self, to_float=True))
     def __pow__(self, other): return _ew.Pow.apply(*promote("pow", self, other))
     def __rpow__(self, other): return _ew.Pow.apply(*promote("pow", other, self))
-    def __matmul__(self, other): return _la.MatMul.apply(*promote("matmul", self, other))
-    def __rmatmul__(self, other): return _la.MatMul.apply(*promote("matmul", other, self))
+    def __matmul__(self, other): return _la.MatMul.apply(*promote("matmul", self, other, strict_floats=True))
+    def __rmatmul__(self, other): return _la.MatMul.apply(*promote("matmul", other, self, strict_floats=True))
     def __neg__(self): return _ew.Neg.apply(self)
     def __pos__(self): return self
     def __abs__(self): return self.abs()
@@ -116,7 +117,7 @@ class Tensor(TensorCore, InPlaceMethods, PointwiseMethods, ReductionMethods, Ind
         if not (_checks.is_int(axis0) and _checks.is_int(axis1)):
             raise TypeError(f"transpose: axes must be ints, got ({axis0!r}, {axis1!r})")
         if not (-self.ndim <= axis0 < self.ndim and -self.ndim <= axis1 < self.ndim):
-            raise ValueError(f"transpose: axes ({axis0}, {axis1}) are out of range for a tensor of shape {self.shape}")
+            raise ShapeError(f"transpose: axes ({axis0}, {axis1}) are out of range for a tensor of shape {self.shape}")
         order = list(range(self.ndim))
         order[axis0], order[axis1] = order[axis1], order[axis0]
         return self.permute(order)
@@ -136,7 +137,7 @@ class Tensor(TensorCore, InPlaceMethods, PointwiseMethods, ReductionMethods, Ind
         axis = _checks.spelling("squeeze", ("dim", dim), ("axis", axis), None)
         axes = _checks.as_axes("squeeze", axis, self.ndim)
         if axis is not None and any(self.shape[a] != 1 for a in axes):
-            raise ValueError(f"squeeze: axis {axis!r} of shape {self.shape} does not have size 1")
+            raise ShapeError(f"squeeze: axis {axis!r} of shape {self.shape} does not have size 1")
         return self.reshape(tuple(n for i, n in enumerate(self.shape) if not (i in axes and n == 1)))
 
     def unsqueeze(self, dim: int | tuple[int, ...] = _checks.UNSET, *,
@@ -170,7 +171,7 @@ class Tensor(TensorCore, InPlaceMethods, PointwiseMethods, ReductionMethods, Ind
         s, e = (_checks.as_axis("flatten", a, self.ndim, name) for a, name in ((start_axis, "start_axis"),
                                                                                (end_axis, "end_axis")))
         if s > e:
-            raise ValueError(f"flatten: start_axis {start_axis} comes after end_axis {end_axis} for shape {self.shape}")
+            raise ShapeError(f"flatten: start_axis {start_axis} comes after end_axis {end_axis} for shape {self.shape}")
         return self.reshape(self.shape[:s] + (int(np.prod(self.shape[s:e + 1])),) + self.shape[e + 1:])
 
     def pad(self, pad_width, value: float = 0.0) -> Tensor:
@@ -194,7 +195,7 @@ def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     tensors = as_tensors("stack", tensors)
     shapes = {t.shape for t in tensors}
     if len(shapes) > 1:
-        raise ValueError(f"stack: all tensors must have the same shape, got {sorted(shapes)}")
+        raise ShapeError(f"stack: all tensors must have the same shape, got {sorted(shapes)}")
     axis = _checks.as_axis("stack", axis, tensors[0].ndim + 1)
     return concatenate([t.unsqueeze(axis) for t in tensors], axis=axis)
 
@@ -221,9 +222,9 @@ def as_tensor(op: str, name: str, value: Any, dtype: Any = None) -> Tensor:
     return _checks.as_tensor_of(Tensor, op, name, value, dtype)
 
 
-def promote(op: str, a: Any, b: Any, to_float: bool = False) -> tuple[Tensor, Tensor]:
+def promote(op: str, a: Any, b: Any, to_float: bool = False, strict_floats: bool = False) -> tuple[Tensor, Tensor]:
     """Both operands as Tensors of one dtype (see ``promotion.promote``)."""
-    return _promotion.promote(op, a, b, to_float, cls=Tensor)
+    return _promotion.promote(op, a, b, to_float, cls=Tensor, strict_floats=strict_floats)
 
 
 def as_tensors(op: str, values: Any) -> list[Tensor]:

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from .._checks import UNSET, as_axes, as_axis, as_bool, as_choice, as_int, as_real, is_int, spelling
+from ..errors import ShapeError
 from ..ops import elementwise as _ew
 from ..ops import indexing as _ix
 from ..ops import movement as _mv
@@ -222,11 +223,11 @@ class IndexingMethods:
         except ValueError:
             shape = None
         if shape != self.shape:
-            raise ValueError(f"masked_fill: mask of shape {mask.shape} does not broadcast to the input's shape "
+            raise ShapeError(f"masked_fill: mask of shape {mask.shape} does not broadcast to the input's shape "
                              f"{self.shape}")
         if isinstance(value, TensorCore):
             if value.ndim:
-                raise ValueError(f"masked_fill: a tensor value must be 0-d, got shape {value.shape}")
+                raise ShapeError(f"masked_fill: a tensor value must be 0-d, got shape {value.shape}")
             fill = value if value.dtype == self.dtype else _ew.Cast.apply(value, dtype=self.dtype)
         else:
             if isinstance(value, (bool, np.bool_)) and self.dtype != np.bool_:
@@ -241,7 +242,7 @@ class IndexingMethods:
         try:
             shape = tuple(np.broadcast_shapes(self.shape, mask.shape))
         except ValueError:
-            raise ValueError(f"masked_select: mask of shape {mask.shape} and input of shape {self.shape} do not "
+            raise ShapeError(f"masked_select: mask of shape {mask.shape} and input of shape {self.shape} do not "
                              "broadcast") from None
         x = self.expand(shape) if shape != self.shape else self
         return x[np.broadcast_to(mask, shape)]
@@ -275,7 +276,7 @@ class IndexingMethods:
             return flat.reshape(size, size)
         if self.ndim == 2:
             return self.diagonal(k)
-        raise ValueError(f"diag: expected a 1-D or 2-D tensor, got shape {self.shape}; use diagonal() for more "
+        raise ShapeError(f"diag: expected a 1-D or 2-D tensor, got shape {self.shape}; use diagonal() for more "
                          "dimensions")
 
     def diagonal(self, offset: int = 0, dim1: int = UNSET, dim2: int = UNSET, *, axis1: int = UNSET,
@@ -284,7 +285,7 @@ class IndexingMethods:
         (the other dimensions kept in order), as NumPy's and PyTorch's diagonal."""
         k = as_int("diagonal", "offset", offset)
         if self.ndim < 2:
-            raise ValueError(f"diagonal: expected at least 2 dimensions, got shape {self.shape}")
+            raise ShapeError(f"diagonal: expected at least 2 dimensions, got shape {self.shape}")
         d1 = as_axis("diagonal", spelling("diagonal", ("dim1", dim1), ("axis1", axis1), 0), self.ndim, "dim1")
         d2 = as_axis("diagonal", spelling("diagonal", ("dim2", dim2), ("axis2", axis2), 1), self.ndim, "dim2")
         if d1 == d2:
@@ -299,7 +300,7 @@ class IndexingMethods:
     def trace(self) -> Any:
         """The sum of the main diagonal of a 2-D tensor."""
         if self.ndim != 2:
-            raise ValueError(f"trace: expected a 2-D tensor, got shape {self.shape}")
+            raise ShapeError(f"trace: expected a 2-D tensor, got shape {self.shape}")
         return self.diagonal().sum()
 
     # ---- rearranging -------------------------------------------------------------------------------------------
@@ -349,7 +350,7 @@ class IndexingMethods:
         have more entries than self has dimensions (new leading dimensions)."""
         sizes = _ints("repeat", "sizes", sizes)
         if len(sizes) < self.ndim:
-            raise ValueError(f"repeat: {len(sizes)} repeat sizes for a tensor with {self.ndim} dimensions (shape "
+            raise ShapeError(f"repeat: {len(sizes)} repeat sizes for a tensor with {self.ndim} dimensions (shape "
                              f"{self.shape}); pass at least one per dimension (tile() prepends ones)")
         if any(r < 0 for r in sizes):
             raise ValueError(f"repeat: sizes must be >= 0, got {sizes}")
@@ -380,7 +381,7 @@ class IndexingMethods:
         else:
             counts = _index_array(op, repeats, "repeats")
             if counts.ndim > 1 or counts.size not in (1, n):
-                raise ValueError(f"{op}: repeats of shape {counts.shape} for {n} elements along dim {d}; pass one "
+                raise ShapeError(f"{op}: repeats of shape {counts.shape} for {n} elements along dim {d}; pass one "
                                  "count per element, or a single count")
         if np.any(counts < 0):
             raise ValueError(f"{op}: repeats must be >= 0, got {counts.tolist()}")
@@ -407,7 +408,7 @@ class IndexingMethods:
             bounds = list(range(0, n, step)) + [n] if n else [0, 0]
         elif isinstance(sizes, (tuple, list)) and all(is_int(s) for s in sizes):
             if any(s < 0 for s in sizes) or sum(sizes) != n:
-                raise ValueError(f"split: sizes {list(sizes)} must be >= 0 and sum to {n}, the size of dimension {d} "
+                raise ShapeError(f"split: sizes {list(sizes)} must be >= 0 and sum to {n}, the size of dimension {d} "
                                  f"of shape {self.shape}")
             bounds = [0, *np.cumsum(sizes).tolist()] if sizes else []
         else:
@@ -440,7 +441,7 @@ class IndexingMethods:
         size = as_int("unfold", "size", size, low=0)
         step = as_int("unfold", "step", step, low=1)
         if size > self.shape[d]:
-            raise ValueError(f"unfold: size {size} is larger than dimension {d} of shape {self.shape}")
+            raise ShapeError(f"unfold: size {size} is larger than dimension {d} of shape {self.shape}")
         return _mv.SlidingWindows.apply(self, dim=d, size=size, step=step)
 
     def narrow(self, dim: int = UNSET, start: int = UNSET, length: int = UNSET, *, axis: int = UNSET) -> Any:
@@ -490,7 +491,7 @@ def _bool_mask(op: str, mask: Any) -> np.ndarray:
 def _triangle(op: str, x: Any, diagonal: Any, lower: bool) -> Any:
     k = as_int(op, "diagonal", diagonal)
     if x.ndim < 2:
-        raise ValueError(f"{op}: expected at least 2 dimensions, got shape {x.shape}")
+        raise ShapeError(f"{op}: expected at least 2 dimensions, got shape {x.shape}")
     r, c = x.shape[-2:]
     mask = np.tri(r, c, k, dtype=bool) if lower else ~np.tri(r, c, k - 1, dtype=bool)
     return _ew.Where.apply(_constant(x, mask), x, _constant(x, np.zeros((), x.dtype)))
@@ -577,7 +578,7 @@ def meshgrid(*tensors: Any, indexing: str = "ij") -> tuple:
     indexing = as_choice("meshgrid", "indexing", indexing, ("ij", "xy"))
     for i, t in enumerate(tensors):
         if t.ndim > 1:
-            raise ValueError(f"meshgrid: tensor {i} has shape {t.shape}; pass 0-d or 1-D tensors")
+            raise ShapeError(f"meshgrid: tensor {i} has shape {t.shape}; pass 0-d or 1-D tensors")
     if len({t.dtype for t in tensors}) > 1:
         raise TypeError(f"meshgrid: the tensors have dtypes {sorted({str(t.dtype) for t in tensors})}; convert "
                         "them to one dtype")

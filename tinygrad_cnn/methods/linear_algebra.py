@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from .. import _checks
+from ..errors import ShapeError
 from ..ops import linalg as _la
 from ..ops.elementwise import Cast
 from ..promotion import promote
@@ -88,12 +89,12 @@ def _ranks(op: str, ranks: tuple[int, ...], *tensors: Any) -> None:
     if tuple(t.ndim for t in tensors) != ranks:
         want = " and ".join(f"{r}-D" for r in ranks)
         got = " and ".join(str(t.shape) for t in tensors)
-        raise ValueError(f"{op}: expected {want} tensors, got shapes {got}")
+        raise ShapeError(f"{op}: expected {want} tensors, got shapes {got}")
 
 
 def _inner(op: str, a: Any, b: Any, axis_b: int) -> None:
     if a.shape[-1] != b.shape[axis_b]:
-        raise ValueError(f"{op}: shapes {a.shape} and {b.shape} do not match: the last dimension of the first "
+        raise ShapeError(f"{op}: shapes {a.shape} and {b.shape} do not match: the last dimension of the first "
                          f"({a.shape[-1]}) must equal dimension {axis_b % b.ndim} of the second ({b.shape[axis_b]})")
 
 
@@ -129,7 +130,7 @@ def mv(input: Any, vec: Any) -> Any:
 def _bmm_check(op: str, a: Any, b: Any) -> None:
     _ranks(op, (3, 3), a, b)
     if a.shape[0] != b.shape[0]:
-        raise ValueError(f"{op}: batch sizes of shapes {a.shape} and {b.shape} differ ({a.shape[0]} and "
+        raise ShapeError(f"{op}: batch sizes of shapes {a.shape} and {b.shape} differ ({a.shape[0]} and "
                          f"{b.shape[0]}); bmm does not broadcast (use matmul for that)")
     _inner(op, a, b, 1)
 
@@ -155,7 +156,7 @@ def baddbmm(input: Any, batch1: Any, batch2: Any, *, beta: float = 1, alpha: flo
     except ValueError:
         fits = False
     if not fits:
-        raise ValueError(f"baddbmm: input of shape {input.shape} does not broadcast to the product's shape {shape} "
+        raise ShapeError(f"baddbmm: input of shape {input.shape} does not broadcast to the product's shape {shape} "
                          f"(batch1 {b1.shape}, batch2 {b2.shape})")
     product = _la.MatMul.apply(b1, b2)
     if alpha != 1:
@@ -193,7 +194,7 @@ def tensordot(a: Any, b: Any, dims: Any = 2) -> Any:
     if _checks.is_int(dims):
         n = _checks.as_int("tensordot", "dims", dims, low=0)
         if n > min(a.ndim, b.ndim):
-            raise ValueError(f"tensordot: dims={n} is more than the dimensions of shapes {a.shape} and {b.shape}")
+            raise ShapeError(f"tensordot: dims={n} is more than the dimensions of shapes {a.shape} and {b.shape}")
         dims_a, dims_b = list(range(a.ndim - n, a.ndim)), list(range(n))
     elif isinstance(dims, (list, tuple)) and len(dims) == 2:
         dims_a = _dims_list("tensordot", dims[0], a.ndim, "a")
@@ -207,7 +208,7 @@ def tensordot(a: Any, b: Any, dims: Any = 2) -> Any:
         raise TypeError(f"tensordot: dims must be an int or a pair of lists of ints, got {dims!r}")
     for i, j in zip(dims_a, dims_b):
         if a.shape[i] != b.shape[j]:
-            raise ValueError(f"tensordot: contracted dimensions must match, but dimension {i} of a {a.shape} has "
+            raise ShapeError(f"tensordot: contracted dimensions must match, but dimension {i} of a {a.shape} has "
                              f"size {a.shape[i]} and dimension {j} of b {b.shape} has size {b.shape[j]}")
     labels = iter(_la.LABELS)
     term_a = [next(labels) for _ in range(a.ndim)]
@@ -216,7 +217,7 @@ def tensordot(a: Any, b: Any, dims: Any = 2) -> Any:
         term_b[j] = term_a[i]
     out = [c for i, c in enumerate(term_a) if i not in dims_a] + [c for j, c in enumerate(term_b) if j not in dims_b]
     if a.ndim + b.ndim > len(_la.LABELS):
-        raise ValueError(f"tensordot: shapes {a.shape} and {b.shape} have more than {len(_la.LABELS)} dimensions")
+        raise ShapeError(f"tensordot: shapes {a.shape} and {b.shape} have more than {len(_la.LABELS)} dimensions")
     return _la.Einsum.apply(a, b, equation=f"{''.join(term_a)},{''.join(term_b)}->{''.join(out)}")
 
 

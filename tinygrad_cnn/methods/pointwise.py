@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from .. import _checks
+from ..errors import ShapeError
 from ..ops import elementwise as _ew
 from ..promotion import promote
 from ..tensor_core import TensorCore
@@ -47,7 +48,7 @@ def _boolean(op: str, ufunc: Callable, a: Any, *others: Any, **kwargs: Any) -> A
             out = ufunc(a.data, *arrays, **kwargs)
     except ValueError:
         shapes = " and ".join(str(np.shape(x)) for x in (a.data, *arrays))
-        raise ValueError(f"{op}: shapes {shapes} do not broadcast; trailing axes must be equal or 1") from None
+        raise ShapeError(f"{op}: shapes {shapes} do not broadcast; trailing axes must be equal or 1") from None
     except (TypeError, OverflowError):
         raise TypeError(f"{op}: cannot compare a {a.dtype} tensor with {', '.join(map(repr, others))}; pass a number "
                         "or a numeric tensor") from None

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from .. import _checks
+from ..errors import ShapeError
 from ..ops import reduce as _red
 from ..ops import scan as _scan
 from ..ops import sort as _sort
@@ -247,7 +248,7 @@ class ReductionMethods:
             return _median(flat, 0, False).values.reshape(())
         d = _checks.as_axis("median", value, self.ndim, "dim")
         if self.ndim and self.shape[d] == 0:
-            raise ValueError(f"median: cannot take the median of an empty axis (shape {self.shape}, dim {value})")
+            raise ShapeError(f"median: cannot take the median of an empty axis (shape {self.shape}, dim {value})")
         return _along(self, d, lambda x, d: _median(x, d, keep))
 
 
@@ -269,7 +270,7 @@ def _extreme(x: Any, op: str, largest: bool, dim, keepdim, axis, keepdims) -> An
 
     def run(t, d):
         if t.shape[d] == 0:
-            raise ValueError(f"{op}: cannot reduce over an empty axis (shape {t.shape}, dim {dim})")
+            raise ShapeError(f"{op}: cannot reduce over an empty axis (shape {t.shape}, dim {dim})")
         return _select(t, d, _sort.extreme_indices(t.data, d, largest), keep)
     return _along(x, d, run)
 
@@ -278,7 +279,7 @@ def _extreme_values(x: Any, op: str, largest: bool, axis: Any, keep: bool) -> An
     """Max/Min over ``axis`` (the caller's value is recorded on the node, as the graph pictures show it)."""
     axes = _checks.as_axes(op, axis, x.ndim)
     if any(x.shape[a] == 0 for a in axes):
-        raise ValueError(f"{op}: cannot reduce over an empty axis (shape {x.shape}, axis {axis!r}); an empty slice "
+        raise ShapeError(f"{op}: cannot reduce over an empty axis (shape {x.shape}, axis {axis!r}); an empty slice "
                          "has no extreme")
     return (_red.Max if largest else _red.Min).apply(x, axis=axis, keepdims=keep)
 

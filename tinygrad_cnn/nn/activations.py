@@ -17,6 +17,7 @@ import math
 from typing import Any, Literal
 
 from .._checks import UNSET, as_axis, as_choice, as_dtype, as_real, spelling
+from ..errors import ShapeError
 from ..ops.activation import Elu, Hardtanh, LeakyRelu, LogSigmoid, Prelu
 from ..ops.elementwise import Softplus
 from ..ops.softmax import LogSoftmax
@@ -89,14 +90,14 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
     if weight.dtype != x.dtype:
         raise TypeError(f"prelu: input is {x.dtype} but weight is {weight.dtype}; convert one with .float()/.double()")
     if weight.ndim > 1:
-        raise ValueError(f"prelu: weight must be a scalar or 1-D tensor (num_parameters,), got shape {weight.shape}")
+        raise ShapeError(f"prelu: weight must be a scalar or 1-D tensor (num_parameters,), got shape {weight.shape}")
     channels = x.shape[1] if x.ndim >= 2 else 1
     if weight.size == 1:
         w = weight.reshape(())
     elif weight.size == channels:
         w = weight.reshape((channels,) + (1,) * (x.ndim - 2))
     else:
-        raise ValueError(f"prelu: weight has {weight.size} elements but the input {x.shape} has {channels} channels "
+        raise ShapeError(f"prelu: weight has {weight.size} elements but the input {x.shape} has {channels} channels "
                          f"(axis 1); pass 1 or {channels} slopes")
     return Prelu.apply(x, w)
 
@@ -162,11 +163,11 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
     """a * sigmoid(b), with a and b the two halves of the input along ``dim`` (whose size must be even)."""
     x = _float_input("glu", input)
     if x.ndim == 0:
-        raise ValueError("glu: needs at least one axis to halve, got a 0-d tensor; reshape it to (2,) or more")
+        raise ShapeError("glu: needs at least one axis to halve, got a 0-d tensor; reshape it to (2,) or more")
     axis = as_axis("glu", dim, x.ndim, "dim")
     n = x.shape[axis]
     if n % 2:
-        raise ValueError(f"glu: the halving dimension must have an even size, but dimension {dim} of shape {x.shape} "
+        raise ShapeError(f"glu: the halving dimension must have an even size, but dimension {dim} of shape {x.shape} "
                          f"has size {n}")
     lead = (slice(None),) * axis
     return x[lead + (slice(0, n // 2),)] * x[lead + (slice(n // 2, n),)].sigmoid()

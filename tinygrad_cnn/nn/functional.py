@@ -13,6 +13,7 @@ from typing import Literal
 import numpy as np
 
 from .._checks import as_bool, as_int, as_pair, as_real, as_single, check_image_batch
+from ..errors import ShapeError
 from ..methods.indexing import one_hot  # noqa: F401 - re-exported as F.one_hot
 from ..ops.conv import Conv2d, ConvTranspose2d, Fold, Unfold, conv_output_hw, transposed_output_hw
 from ..ops.elementwise import Softplus
@@ -89,17 +90,17 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntPai
     x, weight = as_tensor("conv2d", "input", x), as_tensor("conv2d", "weight", weight)
     check_image_batch("conv2d", x)
     if weight.ndim != 4 or 0 in weight.shape[2:]:
-        raise ValueError(f"conv2d: weight must be 4-D (out_channels, in_channels/groups, kH, kW) with kH, kW >= 1, "
+        raise ShapeError(f"conv2d: weight must be 4-D (out_channels, in_channels/groups, kH, kW) with kH, kW >= 1, "
                          f"got {weight.shape}")
     if weight.dtype != x.dtype:
         raise TypeError(f"conv2d: input is {x.dtype} but weight is {weight.dtype}; convert one with .float()/.double()")
     groups = as_int("conv2d", "groups", groups, low=1)
     out_channels, in_per_group = weight.shape[:2]
     if x.shape[1] % groups or out_channels % groups:
-        raise ValueError(f"conv2d: groups={groups} must divide both the input channels ({x.shape[1]}) and the "
+        raise ShapeError(f"conv2d: groups={groups} must divide both the input channels ({x.shape[1]}) and the "
                          f"output channels ({out_channels})")
     if x.shape[1] != in_per_group * groups:
-        raise ValueError(f"conv2d: input {x.shape} has {x.shape[1]} channels but weight {weight.shape} expects "
+        raise ShapeError(f"conv2d: input {x.shape} has {x.shape[1]} channels but weight {weight.shape} expects "
                          f"{in_per_group * groups} (= weight.shape[1] * groups); check in_channels")
     stride_ = as_pair("conv2d", "stride", stride, 1)
     dilation_ = as_pair("conv2d", "dilation", dilation, 1)
@@ -136,29 +137,29 @@ def _conv_operands(op: str, x, weight, spatial: int, transposed: bool, groups) -
     axes = "(N, C, L)" if spatial == 1 else "(N, C, H, W)"
     if x.ndim != spatial + 2:
         hint = " (add the batch axis with x.unsqueeze(0))" if x.ndim == spatial + 1 else ""
-        raise ValueError(f"{op}: expected a {spatial + 2}-D input {axes}, got shape {x.shape}{hint}")
+        raise ShapeError(f"{op}: expected a {spatial + 2}-D input {axes}, got shape {x.shape}{hint}")
     if x.dtype.kind != "f":
         raise TypeError(f"{op}: input has dtype {x.dtype}; convert it with .float()")
     layout = "in_channels, out_channels/groups" if transposed else "out_channels, in_channels/groups"
     kernel = "kL" if spatial == 1 else "kH, kW"
     if weight.ndim != spatial + 2 or 0 in weight.shape[2:]:
-        raise ValueError(f"{op}: weight must be {spatial + 2}-D ({layout}, {kernel}) with kernel sizes >= 1, got "
+        raise ShapeError(f"{op}: weight must be {spatial + 2}-D ({layout}, {kernel}) with kernel sizes >= 1, got "
                          f"{weight.shape}")
     if weight.dtype != x.dtype:
         raise TypeError(f"{op}: input is {x.dtype} but weight is {weight.dtype}; convert one with .float()/.double()")
     groups = as_int(op, "groups", groups, low=1)
     if transposed:
         if x.shape[1] != weight.shape[0]:
-            raise ValueError(f"{op}: input {x.shape} has {x.shape[1]} channels but weight {weight.shape} expects "
+            raise ShapeError(f"{op}: input {x.shape} has {x.shape[1]} channels but weight {weight.shape} expects "
                              f"{weight.shape[0]} (= weight.shape[0], the in_channels); check in_channels")
         if x.shape[1] % groups:
-            raise ValueError(f"{op}: groups={groups} must divide the input channels ({x.shape[1]})")
+            raise ShapeError(f"{op}: groups={groups} must divide the input channels ({x.shape[1]})")
     else:
         if x.shape[1] % groups or weight.shape[0] % groups:
-            raise ValueError(f"{op}: groups={groups} must divide both the input channels ({x.shape[1]}) and the "
+            raise ShapeError(f"{op}: groups={groups} must divide both the input channels ({x.shape[1]}) and the "
                              f"output channels ({weight.shape[0]})")
         if x.shape[1] != weight.shape[1] * groups:
-            raise ValueError(f"{op}: input {x.shape} has {x.shape[1]} channels but weight {weight.shape} expects "
+            raise ShapeError(f"{op}: input {x.shape} has {x.shape[1]} channels but weight {weight.shape} expects "
                              f"{weight.shape[1] * groups} (= weight.shape[1] * groups); check in_channels")
     return x, weight, groups
 
@@ -176,7 +177,7 @@ def _allocating(op: str, make, *args, **kwargs) -> Tensor:
 def _conv_bias(op: str, bias, channels: int, x: Tensor) -> Tensor:
     bias = as_tensor(op, "bias", bias)
     if bias.shape != (channels,):
-        raise ValueError(f"{op}: bias must have shape ({channels},) (one per output channel), got {bias.shape}")
+        raise ShapeError(f"{op}: bias must have shape ({channels},) (one per output channel), got {bias.shape}")
     if bias.dtype != x.dtype:
         raise TypeError(f"{op}: input is {x.dtype} but bias is {bias.dtype}; convert one with .float()/.double()")
     return bias
@@ -204,7 +205,7 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: in
         padding2 = (0, p)
     span = d * (weight.shape[2] - 1) + 1
     if padding != "same" and x.shape[2] + 2 * p < span:
-        raise ValueError(f"conv1d: input {x.shape}: the kernel spans {span} (kernel {weight.shape[2]}, dilation {d}) "
+        raise ShapeError(f"conv1d: input {x.shape}: the kernel spans {span} (kernel {weight.shape[2]}, dilation {d}) "
                          f"but the padded input is only {x.shape[2] + 2 * p}; use a smaller kernel or more padding")
     if x.shape[0] * x.shape[1] * (x.shape[2] + 2 * p) * 8 > np.iinfo(np.intp).max:
         raise ValueError(f"conv1d: padding {p} makes the padded input of shape {x.shape} too large for an array; use "
@@ -290,7 +291,7 @@ def unfold(input: Tensor, kernel_size: IntPair, dilation: IntPair = 1, padding: 
     ``(w.reshape(O, -1) @ unfold(x, k)).reshape(N, O, Ho, Wo)`` without groups."""
     x = as_tensor("unfold", "input", input)
     if x.ndim not in (3, 4):
-        raise ValueError(f"unfold: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {x.shape}")
+        raise ShapeError(f"unfold: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {x.shape}")
     params = _fold_params("unfold", kernel_size, dilation, padding, stride)
     batched = x if x.ndim == 4 else x.unsqueeze(0)
     params = _fit_views(params, x.shape[-2:])
@@ -308,19 +309,19 @@ def fold(input: Tensor, output_size: IntPair, kernel_size: IntPair, dilation: In
     cover each pixel."""
     x = as_tensor("fold", "input", input)
     if x.ndim not in (2, 3):
-        raise ValueError(f"fold: expected a 2-D (C kH kW, L) or 3-D (N, C kH kW, L) input, got shape {x.shape}")
+        raise ShapeError(f"fold: expected a 2-D (C kH kW, L) or 3-D (N, C kH kW, L) input, got shape {x.shape}")
     size = as_pair("fold", "output_size", output_size, 1)
     params = _fold_params("fold", kernel_size, dilation, padding, stride)
     batched = x if x.ndim == 3 else x.unsqueeze(0)
     kh, kw = params["kernel_size"]
     if batched.shape[1] % (kh * kw):
-        raise ValueError(f"fold: input {x.shape}: its channel axis ({batched.shape[1]}) must be divisible by the "
+        raise ShapeError(f"fold: input {x.shape}: its channel axis ({batched.shape[1]}) must be divisible by the "
                          f"kernel's size {kh} * {kw} = {kh * kw}; check kernel_size")
     params = _fit_views(params, size)
     ho, wo = conv_output_hw("fold", (*batched.shape[:2], *size), params["kernel_size"], params["stride"],
                             params["padding"], params["dilation"])
     if ho * wo != batched.shape[2]:
-        raise ValueError(f"fold: input {x.shape} has {batched.shape[2]} blocks, but output_size {size} with "
+        raise ShapeError(f"fold: input {x.shape} has {batched.shape[2]} blocks, but output_size {size} with "
                          f"kernel_size {kh, kw} gives {ho} * {wo} = {ho * wo}; check output_size, kernel_size, "
                          "stride, padding and dilation")
     out = _allocating("fold", Fold.apply, batched, output_size=size, **params)
@@ -333,10 +334,10 @@ def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
     x = as_tensor("pixel_shuffle", "input", input)
     r = as_int("pixel_shuffle", "upscale_factor", upscale_factor, low=1)
     if x.ndim < 3:
-        raise ValueError(f"pixel_shuffle: expected an input of at least 3 axes (*, C r^2, H, W), got shape {x.shape}")
+        raise ShapeError(f"pixel_shuffle: expected an input of at least 3 axes (*, C r^2, H, W), got shape {x.shape}")
     *batch, c, h, w = x.shape
     if c % (r * r):
-        raise ValueError(f"pixel_shuffle: the channels ({c}) of input {x.shape} must be divisible by "
+        raise ShapeError(f"pixel_shuffle: the channels ({c}) of input {x.shape} must be divisible by "
                          f"upscale_factor^2 = {r * r}")
     k = len(batch)
     y = x.reshape((*batch, c // (r * r), r, r, h, w)).permute((*range(k), k, k + 3, k + 1, k + 4, k + 2))
@@ -348,11 +349,11 @@ def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
     x = as_tensor("pixel_unshuffle", "input", input)
     r = as_int("pixel_unshuffle", "downscale_factor", downscale_factor, low=1)
     if x.ndim < 3:
-        raise ValueError(f"pixel_unshuffle: expected an input of at least 3 axes (*, C, H r, W r), got shape "
+        raise ShapeError(f"pixel_unshuffle: expected an input of at least 3 axes (*, C, H r, W r), got shape "
                          f"{x.shape}")
     *batch, c, h, w = x.shape
     if h % r or w % r:
-        raise ValueError(f"pixel_unshuffle: the height and width ({h}, {w}) of input {x.shape} must be divisible by "
+        raise ShapeError(f"pixel_unshuffle: the height and width ({h}, {w}) of input {x.shape} must be divisible by "
                          f"downscale_factor = {r}")
     k = len(batch)
     y = x.reshape((*batch, c, h // r, r, w // r, r)).permute((*range(k), k, k + 2, k + 4, k + 1, k + 3))

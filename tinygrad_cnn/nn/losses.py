@@ -16,6 +16,7 @@ import numpy as np
 
 from .._checks import as_bool, as_choice, as_int, as_real
 from ..autograd import is_grad_enabled
+from ..errors import ShapeError
 from ..ops.elementwise import Softplus
 from ..ops.movement import TensorIndexError
 from ..ops.softmax import BinaryCrossEntropyWithLogits, LogSoftmax, NLLLoss
@@ -56,7 +57,7 @@ def _target_like(op: str, x: Tensor, target, name: str = "target") -> Tensor:
     """``target`` as a Tensor of x's shape and dtype; a target that needs no grad is cast, one that does must match."""
     t = as_tensor(op, name, target)
     if t.shape != x.shape:
-        raise ValueError(f"{op}: input {x.shape} and {name} {t.shape} must have the same shape")
+        raise ShapeError(f"{op}: input {x.shape} and {name} {t.shape} must have the same shape")
     return _cast_like(op, x, t, name)
 
 
@@ -80,7 +81,7 @@ def _broadcast_weight(op: str, x: Tensor, weight, name: str = "weight") -> Tenso
     except ValueError:
         shape = None
     if shape != x.shape:
-        raise ValueError(f"{op}: {name} {w.shape} must broadcast to the input's shape {x.shape}")
+        raise ShapeError(f"{op}: {name} {w.shape} must broadcast to the input's shape {x.shape}")
     return _cast_like(op, x, w, name)
 
 
@@ -96,7 +97,7 @@ def _raw_target(op: str, target) -> np.ndarray:
 def _class_input(op: str, x) -> Tensor:
     x = as_tensor(op, "input", x)
     if x.ndim == 0:
-        raise ValueError(f"{op}: expected input of shape (N, C) or (N, C, d1, ...) or (C,), got a 0-d tensor")
+        raise ShapeError(f"{op}: expected input of shape (N, C) or (N, C, d1, ...) or (C,), got a 0-d tensor")
     if x.dtype.kind != "f":
         raise TypeError(f"{op}: input has dtype {x.dtype}; pass float scores (convert with .float())")
     return x
@@ -109,7 +110,7 @@ def _class_targets(op: str, target, shape: tuple[int, ...], ignore_index: int) -
     raw = _raw_target(op, target)
     expected = shape[:1] + shape[2:]
     if raw.shape != expected:
-        raise ValueError(f"{op}: expected class targets of shape {expected} for input of shape {shape}, got shape "
+        raise ShapeError(f"{op}: expected class targets of shape {expected} for input of shape {shape}, got shape "
                          f"{raw.shape}")
     if raw.dtype.kind not in "iu":
         raise TypeError(f"{op}: class targets must be integers, got dtype {raw.dtype}; convert them with "
@@ -133,7 +134,7 @@ def _class_weight(op: str, weight, classes: int, dtype: np.dtype) -> np.ndarray 
         return None
     w = as_tensor(op, "weight", weight)
     if w.shape != (classes,):
-        raise ValueError(f"{op}: weight must have one entry per class, shape ({classes},), got {w.shape}")
+        raise ShapeError(f"{op}: weight must have one entry per class, shape ({classes},), got {w.shape}")
     if w.dtype.kind not in "iuf":
         raise TypeError(f"{op}: weight has dtype {w.dtype}; pass float weights")
     if w.requires_grad and is_grad_enabled():
@@ -147,7 +148,7 @@ def _unbatched(op: str, x: Tensor, target, probabilities: bool):
         return x.reshape(1, -1), target.reshape(1, -1)
     raw = _raw_target(op, target)
     if raw.shape != ():
-        raise ValueError(f"{op}: expected class targets of shape () for input of shape {x.shape}, got shape "
+        raise ShapeError(f"{op}: expected class targets of shape () for input of shape {x.shape}, got shape "
                          f"{raw.shape}")
     return x.reshape(1, -1), raw.reshape(1)
 
@@ -227,7 +228,7 @@ def binary_cross_entropy(input: Tensor, target, weight=None, *, reduction: Reduc
     w = _broadcast_weight("binary_cross_entropy", p, weight)
     low, high = (np.fmin.reduce(p.data, axis=None), np.fmax.reduce(p.data, axis=None)) if p.size else (0, 1)
     if low < 0 or high > 1:  # fmin/fmax skip NaN, so a NaN does not hide values outside [0, 1]
-        raise ValueError(f"binary_cross_entropy: input {p.shape} must hold probabilities in [0, 1], got values from "
+        raise ShapeError(f"binary_cross_entropy: input {p.shape} must hold probabilities in [0, 1], got values from "
                          f"{low} to {high}; for raw scores use binary_cross_entropy_with_logits")
     floor = float(np.exp(-100.0))  # log(floor) = -100: finite loss and gradient when p reaches 0 or 1
     log_p, log_q = p.clip(low=floor).log(), (1 - p).clip(low=floor).log()
@@ -354,7 +355,7 @@ def gaussian_nll_loss(input: Tensor, target, var, full: bool = False, eps: float
         if x.ndim and v.shape == x.shape[:-1]:
             v = v.reshape(v.shape + (1,))
         elif not (x.ndim and v.ndim == x.ndim and v.shape[:-1] == x.shape[:-1] and v.shape[-1] == 1):
-            raise ValueError(f"{op}: var {v.shape} must have the input's shape {x.shape}, that shape without its last "
+            raise ShapeError(f"{op}: var {v.shape} must have the input's shape {x.shape}, that shape without its last "
                              "axis, or a last axis of 1")
     v = _cast_like(op, x, v, "var")
     if v.size and np.nanmin(v.data) < 0:
@@ -374,7 +375,7 @@ def _same_shape(op: str, first: Tensor, **others) -> list[Tensor]:
     for name, value in others.items():
         t = as_tensor(op, name, value)
         if t.shape != first.shape:
-            raise ValueError(f"{op}: input1 {first.shape} and {name} {t.shape} must have the same shape")
+            raise ShapeError(f"{op}: input1 {first.shape} and {name} {t.shape} must have the same shape")
         out.append(_cast_like(op, first, t, name))
     return out
 
@@ -424,11 +425,11 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
     try:
         shape = np.broadcast_shapes(a.shape, b.shape)
     except ValueError:
-        raise ValueError(f"cosine_similarity: x1 {a.shape} and x2 {b.shape} do not broadcast") from None
+        raise ShapeError(f"cosine_similarity: x1 {a.shape} and x2 {b.shape} do not broadcast") from None
     from_shape = len(shape)
     d = as_int(op, "dim", dim)
     if not -max(from_shape, 1) <= d < max(from_shape, 1):
-        raise ValueError(f"{op}: dim {d} is out of range for the broadcast shape {shape}")
+        raise ShapeError(f"{op}: dim {d} is out of range for the broadcast shape {shape}")
     d %= max(from_shape, 1)
     if a.shape != shape:
         a = a.expand(shape)
@@ -450,10 +451,10 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target, margin: float 
     _check_reduction(op, reduction)
     (x2,) = _same_shape(op, x1, input2=input2)
     if x1.ndim not in (1, 2):
-        raise ValueError(f"{op}: expected inputs of shape (N, D) or (D,), got {x1.shape}")
+        raise ShapeError(f"{op}: expected inputs of shape (N, D) or (D,), got {x1.shape}")
     y = _raw_target(op, target)
     if y.shape != x1.shape[:-1]:
-        raise ValueError(f"{op}: target {y.shape} must have shape {x1.shape[:-1]} for inputs of shape {x1.shape}")
+        raise ShapeError(f"{op}: target {y.shape} must have shape {x1.shape[:-1]} for inputs of shape {x1.shape}")
     axis = x1.ndim - 1
     dot = (x1 * x2).sum(axis=axis)
     cos = dot / (((x1 * x1).sum(axis=axis) + 1e-12) * ((x2 * x2).sum(axis=axis) + 1e-12)).sqrt()
@@ -482,7 +483,7 @@ def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
     try:
         np.broadcast_shapes(a.shape, b.shape)
     except ValueError:
-        raise ValueError(f"{op}: x1 {a.shape} and x2 {b.shape} do not broadcast") from None
+        raise ShapeError(f"{op}: x1 {a.shape} and x2 {b.shape} do not broadcast") from None
     d = a - b + eps
     if p == 2:
         return (d * d).sum(axis=-1, keepdims=keepdim).sqrt()
@@ -507,7 +508,7 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, marg
     pos = _cast_like(op, a, _float_input(op, positive, "positive"), "positive")
     neg = _cast_like(op, a, _float_input(op, negative, "negative"), "negative")
     if not a.ndim == pos.ndim == neg.ndim or a.ndim not in (1, 2):
-        raise ValueError(f"{op}: anchor {a.shape}, positive {pos.shape} and negative {neg.shape} must all be (N, D) "
+        raise ShapeError(f"{op}: anchor {a.shape}, positive {pos.shape} and negative {neg.shape} must all be (N, D) "
                          "or all (D,)")
     d_pos = pairwise_distance(a, pos, p, eps)
     d_neg = pairwise_distance(a, neg, p, eps)

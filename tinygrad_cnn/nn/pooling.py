@@ -15,6 +15,7 @@ from typing import Any, Literal
 import numpy as np
 
 from .._checks import as_bool, as_choice, as_int, as_pair, as_real, check_image_batch, is_int
+from ..errors import ShapeError
 from ..ops.movement import Pad, TensorIndexError
 from ..ops.padding import BorderPad
 from ..ops.pool import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d, PlaneScatter
@@ -31,7 +32,7 @@ def _signal_as_image(op: str, x: Tensor) -> Tensor:
     """(N, C, L) or (C, L) as (N, C, 1, L)."""
     x = as_tensor(op, "input", x)
     if x.ndim not in (2, 3):
-        raise ValueError(f"{op}: expected a 2-D (C, L) or 3-D (N, C, L) input, got shape {x.shape}")
+        raise ShapeError(f"{op}: expected a 2-D (C, L) or 3-D (N, C, L) input, got shape {x.shape}")
     if x.dtype.kind != "f":
         raise TypeError(f"{op}: input has dtype {x.dtype}; convert it with .float()")
     shape = x.shape if x.ndim == 3 else (1, *x.shape)
@@ -143,7 +144,7 @@ def _index_tensor(op: str, indices: Any, shape: tuple[int, ...]) -> np.ndarray:
         raise TypeError(f"{op}: indices must be integers (the second result of max_pool2d(..., "
                         f"return_indices=True)), got dtype {raw.dtype}")
     if raw.shape != tuple(shape):
-        raise ValueError(f"{op}: indices of shape {raw.shape} must have the input's shape {tuple(shape)}")
+        raise ShapeError(f"{op}: indices of shape {raw.shape} must have the input's shape {tuple(shape)}")
     return raw.astype(np.int64, copy=False)
 
 
@@ -166,11 +167,11 @@ def max_unpool2d(input: Tensor, indices: Tensor, kernel_size: IntPair, stride: I
         size = [as_int("max_unpool2d", "output_size", v, low=0) for v in output_size[-2:]]
         for a in range(2):
             if not default[a] - stride_[a] < size[a] < default[a] + stride_[a]:
-                raise ValueError(f"max_unpool2d: output_size {tuple(size)} must lie strictly between "
+                raise ShapeError(f"max_unpool2d: output_size {tuple(size)} must lie strictly between "
                                  f"{tuple(d - s for d, s in zip(default, stride_))} and "
                                  f"{tuple(d + s for d, s in zip(default, stride_))} for input {x.shape}")
     if min(size) < 1:
-        raise ValueError(f"max_unpool2d: the output size {tuple(size)} of input {x.shape} is empty; check the "
+        raise ShapeError(f"max_unpool2d: the output size {tuple(size)} of input {x.shape} is empty; check the "
                          "kernel_size, stride and padding")
     index = _index_tensor("max_unpool2d", indices, x.shape)
     if index.size and (index.min() < 0 or index.max() >= size[0] * size[1]):
@@ -187,7 +188,7 @@ def _adaptive_size(op: str, x: Tensor, output_size: Any) -> tuple[int, int]:
                          f"{output_size!r}")
     out = tuple(x.shape[2 + a] if v is None else as_int(op, "output_size", v, low=1) for a, v in enumerate(values))
     if min(x.shape[2:]) < 1:
-        raise ValueError(f"{op}: input {x.shape} has an empty plane; nothing to pool")
+        raise ShapeError(f"{op}: input {x.shape} has an empty plane; nothing to pool")
     return int(out[0]), int(out[1])
 
 
@@ -241,12 +242,12 @@ def interpolate(input: Tensor, size: int | Sequence[int] | None = None,
     op = "interpolate"
     x = as_tensor(op, "input", input)
     if x.ndim not in (3, 4):
-        raise ValueError(f"{op}: expected a 3-D (N, C, L) or 4-D (N, C, H, W) input, got shape {x.shape}")
+        raise ShapeError(f"{op}: expected a 3-D (N, C, L) or 4-D (N, C, H, W) input, got shape {x.shape}")
     if x.dtype.kind != "f":
         raise TypeError(f"{op}: input has dtype {x.dtype}; convert it with .float()")
     mode = as_choice(op, "mode", mode, ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "area"))
     if mode in ("linear", "bilinear", "bicubic") and mode not in _LINEAR[x.ndim]:
-        raise ValueError(f"{op}: mode {mode!r} needs a {4 if x.ndim == 3 else 3}-D input, got shape {x.shape}; "
+        raise ShapeError(f"{op}: mode {mode!r} needs a {4 if x.ndim == 3 else 3}-D input, got shape {x.shape}; "
                          f"use {_LINEAR[x.ndim][0]!r} for a {x.ndim}-D input")
     interpolating = mode in ("linear", "bilinear", "bicubic")
     if align_corners is not None and not interpolating:
@@ -266,13 +267,13 @@ def interpolate(input: Tensor, size: int | Sequence[int] | None = None,
         factors = _sizes(op, "scale_factor", scale_factor, len(spatial), "real")
         out = [math.floor(float(n) * f) for n, f in zip(spatial, factors)]
         if min(out) < 1:
-            raise ValueError(f"{op}: scale_factor {scale_factor!r} gives the empty size {tuple(out)} for input "
+            raise ShapeError(f"{op}: scale_factor {scale_factor!r} gives the empty size {tuple(out)} for input "
                              f"{x.shape}; use a larger scale_factor")
         recompute = recompute_scale_factor is not None and as_bool(op, "recompute_scale_factor",
                                                                      recompute_scale_factor)
         scales = [None] * len(spatial) if recompute else factors
     if min(spatial) < 1:
-        raise ValueError(f"{op}: input {x.shape} is empty along a spatial axis; nothing to interpolate")
+        raise ShapeError(f"{op}: input {x.shape} is empty along a spatial axis; nothing to interpolate")
     image = x if x.ndim == 4 else x.reshape((x.shape[0], x.shape[1], 1, x.shape[2]))
     out_hw = tuple(out) if x.ndim == 4 else (1, out[0])
     if mode == "area":
@@ -315,7 +316,7 @@ def pad(input: Tensor, pad: Sequence[int], mode: Literal["constant", "reflect", 
     if not isinstance(pad, (tuple, list)) or not all(is_int(p) for p in pad):
         raise TypeError(f"{op}: pad must be a tuple of ints (left, right, top, bottom, ...), got {pad!r}")
     if len(pad) % 2 or len(pad) // 2 > x.ndim:
-        raise ValueError(f"{op}: pad {tuple(pad)} must have an even length of at most 2 * ndim = {2 * x.ndim} "
+        raise ShapeError(f"{op}: pad {tuple(pad)} must have an even length of at most 2 * ndim = {2 * x.ndim} "
                          f"for input {x.shape}")
     mode = as_choice(op, "mode", mode, ("constant", "reflect", "replicate", "circular"))
     k = len(pad) // 2
@@ -324,7 +325,7 @@ def pad(input: Tensor, pad: Sequence[int], mode: Literal["constant", "reflect", 
         fill = 0.0 if value is None else as_real(op, "value", value)
         for (b, e), n in zip(pairs, x.shape):
             if n + b + e < 0 or (b < 0 and -b > n) or (e < 0 and -e > n):
-                raise ValueError(f"{op}: pad {tuple(pad)} crops more than input {x.shape} holds; lower the negative "
+                raise ShapeError(f"{op}: pad {tuple(pad)} crops more than input {x.shape} holds; lower the negative "
                                  "widths")
         if any(b < 0 or e < 0 for b, e in pairs):
             x = x[tuple(slice(max(-b, 0), n - max(-e, 0)) for (b, e), n in zip(pairs, x.shape))]
@@ -333,17 +334,17 @@ def pad(input: Tensor, pad: Sequence[int], mode: Literal["constant", "reflect", 
     if value is not None and as_real(op, "value", value) != 0:
         raise ValueError(f"{op}: padding mode {mode!r} doesn't take a value argument; use mode='constant'")
     if k not in (1, 2, 3) or x.ndim not in (k + 1, k + 2):
-        raise ValueError(f"{op}: mode {mode!r} pads the last 1, 2 or 3 axes of a tensor with one or two more "
+        raise ShapeError(f"{op}: mode {mode!r} pads the last 1, 2 or 3 axes of a tensor with one or two more "
                          f"axes; got pad {tuple(pad)} ({k} axes) for input {x.shape}")
     for (b, e), n in zip(pairs[-k:], x.shape[-k:]):
         if b < 0 or e < 0:
             raise ValueError(f"{op}: mode {mode!r} needs pad widths >= 0, got {tuple(pad)}")
         if mode == "reflect" and max(b, e) >= max(n, 1):
-            raise ValueError(f"{op}: reflect padding {tuple(pad)} must be less than the size of its axis for input "
+            raise ShapeError(f"{op}: reflect padding {tuple(pad)} must be less than the size of its axis for input "
                              f"{x.shape}")
         if mode == "circular" and max(b, e) > n:
-            raise ValueError(f"{op}: circular padding {tuple(pad)} must be at most the size of its axis for input "
+            raise ShapeError(f"{op}: circular padding {tuple(pad)} must be at most the size of its axis for input "
                              f"{x.shape}")
         if mode == "replicate" and n == 0 and (b or e):
-            raise ValueError(f"{op}: cannot replicate the border of an empty axis of input {x.shape}")
+            raise ShapeError(f"{op}: cannot replicate the border of an empty axis of input {x.shape}")
     return BorderPad.apply(x, pad_width=tuple(pairs), mode=mode)

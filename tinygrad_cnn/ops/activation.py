@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function
+from ..errors import ShapeError
 from .elementwise import Where, broadcast_check, unbroadcast
 
 
@@ -108,7 +109,7 @@ class Prelu(Function):
         if a.shape != w.shape:
             broadcast_check("prelu", a.shape, w.shape)
         if w.ndim > a.ndim or np.broadcast_shapes(a.shape, w.shape) != a.shape:
-            raise ValueError(f"prelu: weight {w.shape} must broadcast to the input {a.shape} without growing it")
+            raise ShapeError(f"prelu: weight {w.shape} must broadcast to the input {a.shape} without growing it")
         return np.where(a > 0, a, w * a)
 
     def vjp(ctx, g):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function
+from ..errors import ShapeError
 from .kernels import columns, gemm
 from .movement import GetItem
 
@@ -31,7 +32,7 @@ def conv_output_hw(op: str, shape, kernel, stride, padding, dilation) -> tuple[i
     for axis, size, k, s, p, d in zip("HW", shape[2:], kernel, stride, padding, dilation):
         span = d * (k - 1) + 1
         if size + 2 * p < span:
-            raise ValueError(f"{op}: input {tuple(shape)}: the kernel spans {span} along {axis} (kernel "
+            raise ShapeError(f"{op}: input {tuple(shape)}: the kernel spans {span} along {axis} (kernel "
                              f"{tuple(kernel)}, dilation {tuple(dilation)}) but the padded input is only "
                              f"{size + 2 * p} (size {size}, padding {p}); use a smaller kernel or more padding")
         out.append((size + 2 * p - span) // s + 1)
@@ -47,7 +48,7 @@ def transposed_output_hw(op: str, shape, kernel, stride, padding, output_padding
     out = tuple((size - 1) * s - 2 * p + d * (k - 1) + op_ + 1
                 for size, k, s, p, op_, d in zip(shape[2:], kernel, stride, padding, output_padding, dilation))
     if min(out) < 1:
-        raise ValueError(f"{op}: input {tuple(shape)} with kernel {tuple(kernel)}, stride {tuple(stride)}, padding "
+        raise ShapeError(f"{op}: input {tuple(shape)} with kernel {tuple(kernel)}, stride {tuple(stride)}, padding "
                          f"{tuple(padding)}, output_padding {tuple(output_padding)} and dilation {tuple(dilation)} "
                          f"gives an output of size {out}, which is too small; use less padding")
     if max(shape[0], 1) * max(shape[1], 1) * (out[0] + 2 * padding[0]) * (out[1] + 2 * padding[1]) * 8 > np.iinfo(
@@ -59,7 +60,7 @@ def transposed_output_hw(op: str, shape, kernel, stride, padding, output_padding
 def _check_bias(x: np.ndarray, b: np.ndarray, channels: int, op: str = "conv2d") -> None:
     """The bias array's invariants, checked here for every caller (F.conv2d converts and checks the rest)."""
     if b.shape != (channels,):
-        raise ValueError(f"{op}: bias must have shape ({channels},) (one per output channel), got {b.shape}")
+        raise ShapeError(f"{op}: bias must have shape ({channels},) (one per output channel), got {b.shape}")
     if b.dtype != x.dtype:
         raise TypeError(f"{op}: input is {x.dtype} but bias is {b.dtype}; convert one with .float()/.double()")
 
@@ -205,7 +206,7 @@ class Fold(Function):
         out_hw = conv_output_hw("fold", (n, ckk // (kernel_size[0] * kernel_size[1]), *output_size), kernel_size,
                                 stride, padding, dilation)
         if ckk % (kernel_size[0] * kernel_size[1]) or out_hw[0] * out_hw[1] != length:
-            raise ValueError(f"fold: input {cols.shape} must be (N, C * {kernel_size[0]} * {kernel_size[1]}, "
+            raise ShapeError(f"fold: input {cols.shape} must be (N, C * {kernel_size[0]} * {kernel_size[1]}, "
                              f"{out_hw[0] * out_hw[1]}) for kernel_size {tuple(kernel_size)} and output_size "
                              f"{tuple(output_size)}; check kernel_size, output_size, stride, padding and dilation")
         return columns.fold(cols, output_size, kernel_size, stride, padding, dilation, out_hw)

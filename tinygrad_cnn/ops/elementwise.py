@@ -9,6 +9,7 @@ import numpy as np
 
 from .._checks import as_real
 from ..autograd import Function
+from ..errors import DivisionByZeroError, ShapeError
 from ..tensor_core import TensorCore as Tensor  # for annotations: VJPs build tensors with ctx.constant(...)
 
 
@@ -31,7 +32,7 @@ def broadcast_check(op: str, *shapes: tuple[int, ...]) -> None:
     try:
         np.broadcast_shapes(*shapes)
     except ValueError:
-        raise ValueError(
+        raise ShapeError(
             f"{op}: shapes {' and '.join(str(tuple(s)) for s in shapes)} do not broadcast; trailing axes must "
             "be equal or 1 (reshape or unsqueeze one operand)"
         ) from None
@@ -128,7 +129,7 @@ class Pow(Function):
         try:
             return a**b
         except ValueError as err:  # NumPy: integers to negative integer powers
-            raise ValueError(f"pow: {err} (shapes {a.shape} and {b.shape}, dtype {a.dtype}); convert the base "
+            raise ShapeError(f"pow: {err} (shapes {a.shape} and {b.shape}, dtype {a.dtype}); convert the base "
                              "with .float() first") from None
 
     def vjp(ctx, g):
@@ -805,10 +806,6 @@ class Copysign(Function):
 
 
 # ---- integer-valued division: remainder (%), floor_divide (//), fmod --------------------------------------------
-class DivisionByZeroError(ZeroDivisionError, ValueError, RuntimeError):
-    """Integer division (``%``, ``//``, fmod) by zero; also a RuntimeError, as PyTorch raises."""
-
-
 def _division_check(op: str, a: np.ndarray, b: np.ndarray) -> None:
     _binary_check(op, a, b)
     if a.dtype == np.bool_ or b.dtype == np.bool_:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function
+from ..errors import ShapeError
 from .elementwise import Where
 from .movement import TensorIndexError
 
@@ -88,7 +89,7 @@ class ScatterAdd(Function):
     def forward(ctx, src, index, dim, shape):
         check_index("scatter_add", index, dim, shape, "output")
         if src.shape != index.shape:
-            raise ValueError(f"scatter_add: src has shape {src.shape} but index has {index.shape}; they must match")
+            raise ShapeError(f"scatter_add: src has shape {src.shape} but index has {index.shape}; they must match")
         t = flat_targets(index, dim, shape).reshape(-1)
         size = int(np.prod(shape))
         if src.dtype.kind == "f":
@@ -123,7 +124,7 @@ class Scatter(Function):
     def forward(ctx, a, src, index, dim):
         check_index("scatter", index, dim, a.shape)
         if src.shape != index.shape:
-            raise ValueError(f"scatter: src has shape {src.shape} but index has {index.shape}; they must match")
+            raise ShapeError(f"scatter: src has shape {src.shape} but index has {index.shape}; they must match")
         t = flat_targets(index, dim, a.shape).reshape(-1)
         wins = last_writes(t)
         out = a.copy().reshape(-1)
@@ -158,7 +159,7 @@ class ScatterReduce(Function):
     def forward(ctx, a, src, index, dim, reduce, include_self=True):
         check_index("scatter_reduce", index, dim, a.shape)
         if src.shape != index.shape:
-            raise ValueError(f"scatter_reduce: src has shape {src.shape} but index has {index.shape}; they must "
+            raise ShapeError(f"scatter_reduce: src has shape {src.shape} but index has {index.shape}; they must "
                              "match")
         ufunc = _UFUNCS[reduce]
         t = flat_targets(index, dim, a.shape).reshape(-1)

@@ -8,24 +8,25 @@ import string
 import numpy as np
 
 from ..autograd import Function
+from ..errors import ShapeError
 from .elementwise import unbroadcast
 
 
 def _matmul_check(a: np.ndarray, b: np.ndarray) -> None:
     if a.ndim == 0 or b.ndim == 0:
-        raise ValueError(f"matmul: operands must have at least 1 dimension, got shapes {a.shape} and {b.shape}; "
+        raise ShapeError(f"matmul: operands must have at least 1 dimension, got shapes {a.shape} and {b.shape}; "
                          "use * for scaling by a scalar")
     k_a = a.shape[-1]
     k_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
     if k_a != k_b:
-        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not match: the last axis of the first "
+        raise ShapeError(f"matmul: shapes {a.shape} and {b.shape} do not match: the last axis of the first "
                          f"({k_a}) must equal the {'only' if b.ndim == 1 else 'second-to-last'} axis of the "
                          f"second ({k_b})")
     if a.ndim > 2 and b.ndim > 2:
         try:
             np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
         except ValueError:
-            raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not match: the batch axes {a.shape[:-2]} "
+            raise ShapeError(f"matmul: shapes {a.shape} and {b.shape} do not match: the batch axes {a.shape[:-2]} "
                              f"and {b.shape[:-2]} do not broadcast (they must be equal or 1)") from None
 
 
@@ -59,12 +60,12 @@ class MatMul(Function):
 
 def _linear_check(x: np.ndarray, w: np.ndarray, bias: tuple) -> None:
     if w.ndim != 2:
-        raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape {w.shape}")
+        raise ShapeError(f"linear: weight must be 2-D (out_features, in_features), got shape {w.shape}")
     if x.ndim == 0 or x.shape[-1] != w.shape[1]:
-        raise ValueError(f"linear: input {x.shape} has {x.shape[-1] if x.ndim else 0} features but weight {w.shape} "
+        raise ShapeError(f"linear: input {x.shape} has {x.shape[-1] if x.ndim else 0} features but weight {w.shape} "
                          f"expects {w.shape[1]}; flatten the input or fix in_features")
     if bias and bias[0].shape != (w.shape[0],):
-        raise ValueError(f"linear: bias must have shape ({w.shape[0]},) for weight {w.shape}, got {bias[0].shape}")
+        raise ShapeError(f"linear: bias must have shape ({w.shape[0]},) for weight {w.shape}, got {bias[0].shape}")
     for name, a in (("weight", w), ("bias", bias[0] if bias else w)):
         if a.dtype != x.dtype or x.dtype.kind != "f":
             raise TypeError(f"linear: input is {x.dtype} but {name} is {a.dtype}; both must be the same float dtype "
@@ -109,7 +110,7 @@ LABELS = string.ascii_uppercase + string.ascii_lowercase
 def _einsum_term(equation: str, term: str, where: str) -> None:
     bad = sorted({c for c in term.replace("...", "") if c not in LABELS})
     if bad:
-        raise ValueError(f"einsum: invalid subscript {bad[0]!r} in {where} of {equation!r}; subscripts are letters "
+        raise ShapeError(f"einsum: invalid subscript {bad[0]!r} in {where} of {equation!r}; subscripts are letters "
                          "a-z and A-Z, and '...' for broadcast dimensions")
     if term.count("...") > 1:
         raise ValueError(f"einsum: {where} of {equation!r} has more than one ellipsis ('...')")
@@ -127,7 +128,7 @@ def einsum_equation(equation: str, shapes: list[tuple[int, ...]]) -> str:
         raise ValueError(f"einsum: {equation!r} must have at most one '->' (inputs->output)")
     terms = lhs.split(",")
     if len(terms) != len(shapes):
-        raise ValueError(f"einsum: the equation {equation!r} has subscripts for {len(terms)} operand(s) but "
+        raise ShapeError(f"einsum: the equation {equation!r} has subscripts for {len(terms)} operand(s) but "
                          f"{len(shapes)} tensor(s) were given (shapes {', '.join(map(str, shapes))})")
     ell_dims = []
     for i, (term, shape) in enumerate(zip(terms, shapes)):
@@ -135,19 +136,19 @@ def einsum_equation(equation: str, shapes: list[tuple[int, ...]]) -> str:
         n_labels = len(term.replace("...", ""))
         if "..." in term:
             if n_labels > len(shape):
-                raise ValueError(f"einsum: operand {i} of shape {shape} has {len(shape)} dimensions but its "
+                raise ShapeError(f"einsum: operand {i} of shape {shape} has {len(shape)} dimensions but its "
                                  f"subscripts {term!r} name {n_labels} besides the ellipsis")
             ell_dims.append(len(shape) - n_labels)
         else:
             if n_labels != len(shape):
-                raise ValueError(f"einsum: operand {i} of shape {shape} has {len(shape)} dimensions but its "
+                raise ShapeError(f"einsum: operand {i} of shape {shape} has {len(shape)} dimensions but its "
                                  f"subscripts {term!r} name {n_labels}; give one letter per dimension (or '...')")
             ell_dims.append(0)
     used = set(lhs) | set(out)
     free = [c for c in LABELS if c not in used]
     n_ell = max(ell_dims)
     if n_ell > len(free):
-        raise ValueError(f"einsum: {equation!r} with shapes {shapes} needs more than {len(LABELS)} subscripts")
+        raise ShapeError(f"einsum: {equation!r} with shapes {shapes} needs more than {len(LABELS)} subscripts")
     ell = "".join(free[:n_ell])
     terms = [t.replace("...", ell[n_ell - n:]) for t, n in zip(terms, ell_dims)]
     letters = "".join(terms)
@@ -169,18 +170,18 @@ def _einsum_sizes(equation: str, terms: list[str], arrays: tuple) -> dict[str, i
     sizes: dict[str, int] = {}
     for i, (term, a) in enumerate(zip(terms, arrays)):
         if len(term) != a.ndim:
-            raise ValueError(f"einsum: operand {i} of shape {a.shape} does not have {len(term)} dimensions "
+            raise ShapeError(f"einsum: operand {i} of shape {a.shape} does not have {len(term)} dimensions "
                              f"({equation!r})")
         mine: dict[str, int] = {}
         for c, n in zip(term, a.shape):
             if mine.setdefault(c, n) != n:
-                raise ValueError(f"einsum: subscript {c!r} is repeated in operand {i} (a diagonal) but its "
+                raise ShapeError(f"einsum: subscript {c!r} is repeated in operand {i} (a diagonal) but its "
                                  f"dimensions have sizes {mine[c]} and {n} (shape {a.shape}); they must be equal")
         for c, n in mine.items():
             seen = sizes.get(c, 1)
             if n != 1 and seen != 1 and n != seen:
                 shapes = ", ".join(str(x.shape) for x in arrays)
-                raise ValueError(f"einsum: subscript {c!r} has size {n} in operand {i} but {seen} in an earlier one "
+                raise ShapeError(f"einsum: subscript {c!r} has size {n} in operand {i} but {seen} in an earlier one "
                                  f"({equation!r}, shapes {shapes}); sizes of one subscript must be equal or 1")
             sizes[c] = n if c not in sizes or seen == 1 else seen
     return sizes
@@ -214,7 +215,7 @@ class Einsum(Function):
         try:
             return np.einsum(equation, *arrays, optimize=len(arrays) > 1)
         except ValueError as err:  # the checks above should leave NumPy nothing to refuse
-            raise ValueError(f"einsum: {equation!r} on shapes {[a.shape for a in arrays]}: {err}") from None
+            raise ShapeError(f"einsum: {equation!r} on shapes {[a.shape for a in arrays]}: {err}") from None
 
     def vjp(ctx, g):
         lhs, out = ctx.params["equation"].split("->")

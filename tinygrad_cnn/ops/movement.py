@@ -8,13 +8,9 @@ import numpy as np
 
 from .._checks import as_axis, as_int, is_int
 from ..autograd import Function
+from ..errors import ShapeError, TensorIndexError
 from ..tensor_core import TensorCore
 from .elementwise import unbroadcast
-
-
-class TensorIndexError(IndexError, ValueError):
-    """A bad index for getitem (out of range, wrong type or shape): an IndexError, as for NumPy arrays and lists,
-    and also a ValueError, as NumPy's AxisError is, so ``except IndexError`` and ``except ValueError`` both work."""
 
 
 def normalize_index(index, op: str = "getitem"):
@@ -45,7 +41,7 @@ class Reshape(Function):
                 return a.reshape(shape)
         except (ValueError, TypeError, OverflowError):
             pass
-        raise ValueError(f"reshape: cannot reshape a tensor of shape {a.shape} (size {a.size}) into "
+        raise ShapeError(f"reshape: cannot reshape a tensor of shape {a.shape} (size {a.size}) into "
                              f"{tuple(shape) if isinstance(shape, (tuple, list)) else shape}; the sizes must "
                              "match, sizes must be ints >= 0, and at most one may be -1 (inferred)")
 
@@ -61,7 +57,7 @@ class Permute(Function):
     def forward(ctx, a, axes):
         n = a.ndim
         if len(axes) != n or sorted(int(x) % n if is_int(x) and -n <= x < n else -1 for x in axes) != list(range(n)):
-            raise ValueError(f"permute: axes {tuple(axes)} are not a permutation of the {a.ndim} axes of a tensor "
+            raise ShapeError(f"permute: axes {tuple(axes)} are not a permutation of the {a.ndim} axes of a tensor "
                              f"of shape {a.shape}")
         return np.transpose(a, axes)
 
@@ -83,7 +79,7 @@ class Expand(Function):
                 return np.broadcast_to(a, shape)
         except (ValueError, TypeError, OverflowError):
             pass
-        raise ValueError(f"expand: cannot broadcast shape {a.shape} to {shape}; the target must be ints, and each "
+        raise ShapeError(f"expand: cannot broadcast shape {a.shape} to {shape}; the target must be ints, and each "
                          "axis of the input must be 1 or equal to the target's trailing axis")
 
     def vjp(ctx, g):
@@ -166,7 +162,7 @@ class Pad(Function):
         try:
             return np.pad(a, pad_width, mode="constant", constant_values=value)
         except (ValueError, TypeError, OverflowError, MemoryError) as err:  # too large, or a value the dtype lacks
-            raise ValueError(f"pad: cannot pad a {a.dtype} tensor of shape {a.shape} by {pad_width} with value "
+            raise ShapeError(f"pad: cannot pad a {a.dtype} tensor of shape {a.shape} by {pad_width} with value "
                              f"{value!r}: {err}") from None
 
     def vjp(ctx, g):
@@ -183,11 +179,11 @@ class Concatenate(Function):
         first = arrays[0]
         axis = as_axis("concatenate", axis, first.ndim)
         if first.ndim == 0:
-            raise ValueError(f"concatenate: inputs of shape {first.shape} have no axis to join; use stack")
+            raise ShapeError(f"concatenate: inputs of shape {first.shape} have no axis to join; use stack")
         for i, x in enumerate(arrays[1:], 1):
             if x.ndim != first.ndim or any(p != q for j, (p, q) in enumerate(zip(x.shape, first.shape))
                                            if j != axis):
-                raise ValueError(f"concatenate: input {i} has shape {x.shape} but input 0 has {first.shape}; all "
+                raise ShapeError(f"concatenate: input {i} has shape {x.shape} but input 0 has {first.shape}; all "
                                  f"axes except axis {axis} must match")
         return np.concatenate(arrays, axis=axis)
 
@@ -212,7 +208,7 @@ class SlidingWindows(Function):
 
     def forward(ctx, a, dim, size, step):
         if not (0 <= dim < a.ndim and 0 <= size <= a.shape[dim] and step >= 1):
-            raise ValueError(f"unfold: cannot take windows of size {size} and step {step} along dimension {dim} of "
+            raise ShapeError(f"unfold: cannot take windows of size {size} and step {step} along dimension {dim} of "
                              f"shape {a.shape}")
         windows = np.lib.stride_tricks.sliding_window_view(a, size, axis=dim)
         return windows[(slice(None),) * dim + (slice(None, None, step),)]

@@ -17,6 +17,7 @@ import functools
 import numpy as np
 
 from ..autograd import Function
+from ..errors import ShapeError
 from .conv import conv_output_hw
 from .kernels import windows
 
@@ -27,9 +28,9 @@ def pool_geometry(op, x_shape, kernel, stride, padding, dilation, ceil_mode=Fals
     and right for it. ValueError for non-positive sizes, padding above half the kernel, or a kernel too large."""
     for name, pair in (("kernel_size", kernel), ("stride", stride), ("dilation", dilation)):
         if min(pair) <= 0:
-            raise ValueError(f"{op}: {name} must be positive, got {pair} for input {tuple(x_shape)}")
+            raise ShapeError(f"{op}: {name} must be positive, got {pair} for input {tuple(x_shape)}")
     if min(padding) < 0 or padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
-        raise ValueError(f"{op}: padding {padding} must be >= 0 and at most half the kernel size {kernel} (input "
+        raise ShapeError(f"{op}: padding {padding} must be >= 0 and at most half the kernel size {kernel} (input "
                          f"{tuple(x_shape)}); lower the padding or enlarge the kernel")
     out = list(conv_output_hw(op, x_shape, kernel, stride, padding, dilation))
     pads = []
@@ -188,7 +189,7 @@ def adaptive_matrix(size: int, out: int, dtype: np.dtype) -> np.ndarray:
 
 def _check_adaptive(op, shape, output_size):
     if len(output_size) != 2 or min(output_size) < 1 or min(shape[2:]) < 1:
-        raise ValueError(f"{op}: output_size {output_size} must be two sizes >= 1 and the input {shape} non-empty")
+        raise ShapeError(f"{op}: output_size {output_size} must be two sizes >= 1 and the input {shape} non-empty")
 
 
 class AdaptiveAvgPool2d(Function):

@@ -14,6 +14,7 @@ import numpy as np
 
 from .._checks import as_axes, as_axis, as_bool
 from ..autograd import Function
+from ..errors import ShapeError
 from ..tensor_core import TensorCore as Tensor  # for annotations
 from . import elementwise as _ew
 from . import scan as _scan
@@ -92,7 +93,7 @@ class _Extreme(Function):
         axes = as_axes(op, axis, a.ndim)
         keepdims = as_bool(op, "keepdims", keepdims)
         if any(a.shape[i] == 0 for i in axes):
-            raise ValueError(f"{op}: cannot reduce over an empty axis (shape {a.shape}, axis {axis!r}); an empty "
+            raise ShapeError(f"{op}: cannot reduce over an empty axis (shape {a.shape}, axis {axis!r}); an empty "
                              "slice has no extreme")
         ctx.save_for_backward(axes)
         return (np.max if ctx.largest else np.min)(a, axis=axes, keepdims=keepdims)
@@ -200,7 +201,7 @@ def arg_extreme(x: Tensor, axis=None, keepdims=False, largest=True) -> Tensor:
     if axis is not None:
         axis = as_axis(op, axis, x.ndim)
     if (x.size if axis is None or x.ndim == 0 else x.shape[axis]) == 0:
-        raise ValueError(f"{op}: cannot take the {op} of an empty {'tensor' if axis is None else 'axis'} (shape "
+        raise ShapeError(f"{op}: cannot take the {op} of an empty {'tensor' if axis is None else 'axis'} (shape "
                          f"{x.shape}, axis {axis!r})")
     if x.ndim == 0:
         axis = None

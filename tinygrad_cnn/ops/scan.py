@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function
+from ..errors import ShapeError
 from ..tensor_core import TensorCore as Tensor  # for annotations
 from . import elementwise as _ew
 from . import movement as _mv
@@ -55,7 +56,7 @@ class LinearScan(Function):
 
     def forward(ctx, a, b, axis, reverse=False):
         if a.shape != b.shape:
-            raise ValueError(f"linear_scan: a {a.shape} and b {b.shape} must have one shape")
+            raise ShapeError(f"linear_scan: a {a.shape} and b {b.shape} must have one shape")
         return _linear(a, b, axis, reverse)
 
     def vjp(ctx, g):

@@ -11,6 +11,7 @@ import numpy as np
 
 from .._checks import is_int
 from ..autograd import Function
+from ..errors import ShapeError
 from ..tensor_core import TensorCore as Tensor  # for annotations
 from .elementwise import Softplus, unbroadcast
 
@@ -18,11 +19,10 @@ from .elementwise import Softplus, unbroadcast
 def _check_axis(op: str, x: np.ndarray, axis: int) -> None:
     if x.dtype.kind != "f":
         raise TypeError(f"{op}: input has dtype {x.dtype}; convert it with .float()")
-    if x.ndim == 0:
-        raise ValueError(f"{op}: needs at least one axis, got a 0-d tensor; reshape it to (1,)")
-    if not is_int(axis) or not -x.ndim <= axis < x.ndim:
-        raise ValueError(f"{op}: axis {axis!r} is out of range for shape {x.shape}; pass an int in "
-                         f"[{-x.ndim}, {x.ndim - 1}]")
+    n = max(x.ndim, 1)  # a 0-d tensor is one element along axis 0 or -1 (PyTorch: softmax 1, log_softmax 0)
+    if not is_int(axis) or not -n <= axis < n:
+        raise ShapeError(f"{op}: axis {axis!r} is out of range for shape {x.shape}; pass an int in "
+                         f"[{-n}, {n - 1}]")
 
 
 class LogSoftmax(Function):
@@ -36,6 +36,9 @@ class LogSoftmax(Function):
 
     def forward(ctx, x, axis):
         _check_axis("log_softmax", x, axis)
+        if x.ndim == 0:  # x - log(exp(x)): 0, or NaN for an infinite or NaN x (as PyTorch)
+            with np.errstate(invalid="ignore"):
+                return x - x
         if x.shape[axis] == 0:  # no max to shift by; the result is as empty as the input
             return np.empty_like(x)
         shifted = x - x.max(axis=axis, keepdims=True)
@@ -52,7 +55,8 @@ class LogSoftmaxBackward(Function):
     """
 
     def forward(ctx, g, y, axis):
-        return g - np.exp(y) * g.sum(axis=axis, keepdims=True)
+        total = g if g.ndim == 0 else g.sum(axis=axis, keepdims=True)  # a 0-d tensor sums over nothing
+        return g - np.exp(y) * total
 
     def vjp(ctx, u):
         g, y = ctx.inputs

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..autograd import Function
+from ..errors import ShapeError
 
 
 class ValuesIndices(NamedTuple):
@@ -28,7 +29,7 @@ class ValuesIndices(NamedTuple):
 def _check_indices(op: str, a_shape: tuple, indices: np.ndarray, axis: int) -> None:
     if indices.ndim != len(a_shape) or any(i != a for d, (i, a) in enumerate(zip(indices.shape, a_shape))
                                            if d != axis):
-        raise ValueError(f"{op}: indices of shape {indices.shape} must match the shape {a_shape} on every axis but "
+        raise ShapeError(f"{op}: indices of shape {indices.shape} must match the shape {a_shape} on every axis but "
                          f"axis {axis}")
 
 
@@ -62,7 +63,7 @@ class PutAlong(Function):
 
     def forward(ctx, g, indices, axis, size, unique=False):
         if indices.shape != g.shape:
-            raise ValueError(f"put_along: indices of shape {indices.shape} must have the shape {g.shape} of g")
+            raise ShapeError(f"put_along: indices of shape {indices.shape} must have the shape {g.shape} of g")
         shape = g.shape[:axis] + (size,) + g.shape[axis + 1:]
         if unique or g.shape[axis] <= 1:
             out = np.zeros(shape, g.dtype)
