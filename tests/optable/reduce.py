@@ -6,7 +6,7 @@ amax/amin, mean, var/std (correction / ddof / unbiased), logsumexp, norm (p = 1,
 argmax/argmin, any/all, count_nonzero; over dim None / int / negative int / tuple, keepdim both, each drawn in
 either spelling (dim/keepdim or axis/keepdims). Scans: cumsum, cumprod (with zeros), logcumsumexp, cummax, cummin.
 Sorting: sort, argsort (with ties: stable, both directions), topk, kthvalue, median. Kernels called directly:
-LinearScan (both directions) and PutAlong (repeated indices).
+LinearScan (both directions) and ScatterAdd with repeated indices (cummax's adjoint).
 
 Samples of the ops whose gradient picks elements (max/min/amax/amin, the sorts and selections, cummax/cummin, the
 inf-norms) are pairwise distinct (no ties); the tie rules (shared evenly by amax and max(); routed to the returned
@@ -24,9 +24,9 @@ from hypothesis import strategies as st
 
 import tinygrad_cnn as tg
 from tinygrad_cnn._checks import as_axes
+from tinygrad_cnn.ops import indexing as ix
 from tinygrad_cnn.ops import reduce as red
 from tinygrad_cnn.ops import scan as sc
-from tinygrad_cnn.ops import sort as so
 from tinygrad_cnn.testing import BadInput, OpInfo, Sample
 from tinygrad_cnn.testing import strategies as S
 
@@ -291,22 +291,21 @@ def _linear_scan_ref(a, b, axis, reverse=False):
 
 @st.composite
 def _put_along_samples(draw):
-    """g, integer indices with repeats along one axis, and the size of that axis in the result."""
+    """g, integer indices with repeats along one axis, and the shape of the result (another size along that axis)."""
     shape = draw(S.shapes(min_dims=1, max_dims=3, max_side=4))
     axis = draw(st.integers(0, len(shape) - 1))
     size = draw(st.integers(1, 4))
     seed = draw(st.integers(0, 2**32 - 1))
     indices = np.random.default_rng(seed).integers(0, size, shape)
-    return Sample((draw(S.arrays(shape)),), {"indices": indices, "axis": axis, "size": size,
-                                             "unique": False})
+    out_shape = shape[:axis] + (size,) + shape[axis + 1:]
+    return Sample((draw(S.arrays(shape)),), {"index": indices, "dim": axis, "shape": out_shape})
 
 
-def _put_along_ref(g, indices, axis, size, unique=False):
-    out_shape = g.shape[:axis] + (size,) + g.shape[axis + 1:]
-    out = np.zeros(out_shape)
+def _put_along_ref(g, index, dim, shape):
+    out = np.zeros(shape)
     for pos in np.ndindex(g.shape):  # every element of g, added where its index points
         target = list(pos)
-        target[axis] = indices[pos]
+        target[dim] = index[pos]
         out[tuple(target)] += g[pos]
     return out
 
@@ -350,11 +349,11 @@ ENTRIES = [
     reduction("min", lambda x, **kw: x.min(**kw), _ref(np.min), (red.Min,),
               reduction_samples(distinct=True).map(lambda s: Sample(s.inputs, {
                   {"dim": "axis", "keepdim": "keepdims"}.get(k, k): v for k, v in s.kwargs.items()}))),
-    reduction("max dim", lambda x, **kw: x.max(**kw), _max_dim_ref(True), (so.TakeAlong,),
+    reduction("max dim", lambda x, **kw: x.max(**kw), _max_dim_ref(True), (),
               dim_samples(keepdim=True, spell=False),
               bad_inputs=(bad(lambda: tg.Tensor(np.ones((2, 0))).max(dim=1), ValueError, "empty axis"),
                           bad(lambda: X.max(dim=2), ValueError, "out of range"))),
-    reduction("min dim", lambda x, **kw: x.min(**kw), _max_dim_ref(False), (so.TakeAlong,),
+    reduction("min dim", lambda x, **kw: x.min(**kw), _max_dim_ref(False), (),
               dim_samples(keepdim=True, spell=False)),
     reduction("amax", lambda x, **kw: x.amax(**kw), _ref(np.max), (red.Max,), reduction_samples(distinct=True),
               bad_inputs=(bad(lambda: tg.Tensor(np.ones((2, 0))).amax(dim=1), ValueError, "empty axis"),
@@ -396,29 +395,29 @@ ENTRIES = [
               examples=(25, 8)),
     reduction("logcumsumexp", lambda x, **kw: x.logcumsumexp(**kw), _logcumsumexp_ref, (sc.LogCumsumExp,),
               dim_samples(distinct=False, low=-5.0, high=5.0), doc=SCAN_DOC),
-    reduction("cummax", lambda x, **kw: x.cummax(**kw), _running_ref(True), (so.TakeAlong,), dim_samples(),
+    reduction("cummax", lambda x, **kw: x.cummax(**kw), _running_ref(True), (ix.Gather,), dim_samples(),
               doc=SCAN_DOC, bad_inputs=(bad(lambda: X.cummax(), TypeError, "missing dim"),)),
-    reduction("cummin", lambda x, **kw: x.cummin(**kw), _running_ref(False), (so.TakeAlong,), dim_samples(),
+    reduction("cummin", lambda x, **kw: x.cummin(**kw), _running_ref(False), (ix.Gather,), dim_samples(),
               doc=SCAN_DOC),
     reduction("LinearScan", lambda a, b, **kw: sc.LinearScan.apply(a, b, **kw), _linear_scan_ref, (sc.LinearScan,),
               _linear_scan_samples(), doc=SCAN_DOC),
     # ---- sorting and selection ----
-    reduction("sort", lambda x, **kw: x.sort(**kw), _sort_ref, (so.TakeAlong,), _sort_samples(), doc=SCAN_DOC,
+    reduction("sort", lambda x, **kw: x.sort(**kw), _sort_ref, (ix.Gather,), _sort_samples(), doc=SCAN_DOC,
               bad_inputs=(bad(lambda: X.sort(descending=1), TypeError, "descending"),
                           bad(lambda: X.sort(dim=-3), ValueError, "out of range"))),
     reduction("argsort", lambda x, **kw: x.argsort(**kw), _argsort_ref, (), _argsort_samples(), doc=SCAN_DOC,
               grad_order=0),
-    reduction("topk", lambda x, **kw: x.topk(**kw), _topk_ref, (so.TakeAlong,), _topk_samples(), doc=SCAN_DOC,
+    reduction("topk", lambda x, **kw: x.topk(**kw), _topk_ref, (ix.Gather,), _topk_samples(), doc=SCAN_DOC,
               bad_inputs=(bad(lambda: X.topk(4), ValueError, "k must be"),
                           bad(lambda: X.topk(1.0), TypeError, "k must be an int"),
                           bad(lambda: X.topk(1, largest=None), TypeError, "largest"))),
-    reduction("kthvalue", lambda x, **kw: x.kthvalue(**kw), _kthvalue_ref, (so.TakeAlong,), _kthvalue_samples(),
+    reduction("kthvalue", lambda x, **kw: x.kthvalue(**kw), _kthvalue_ref, (), _kthvalue_samples(),
               doc=SCAN_DOC, bad_inputs=(bad(lambda: X.kthvalue(0), ValueError, "k must be"),)),
-    reduction("median", lambda x: x.median(), lambda a: np.sort(a, axis=None)[(a.size - 1) // 2], (so.TakeAlong,),
+    reduction("median", lambda x: x.median(), lambda a: np.sort(a, axis=None)[(a.size - 1) // 2], (),
               S.samples(S.arrays(S.shapes(min_dims=1, max_dims=3, max_side=4), distinct=True)), doc=SCAN_DOC),
-    reduction("median dim", lambda x, **kw: x.median(**kw), _median_dim_ref, (so.TakeAlong,),
+    reduction("median dim", lambda x, **kw: x.median(**kw), _median_dim_ref, (),
               dim_samples(keepdim=True), doc=SCAN_DOC,
               bad_inputs=(bad(lambda: tg.Tensor(np.ones((2, 0))).median(dim=1), ValueError, "empty axis"),)),
-    reduction("PutAlong", lambda g, **kw: so.PutAlong.apply(g, **kw), _put_along_ref, (so.PutAlong,),
-              _put_along_samples(), doc=SCAN_DOC),
+    reduction("ScatterAdd repeated indices", lambda g, **kw: ix.ScatterAdd.apply(g, **kw), _put_along_ref,
+              (ix.ScatterAdd,), _put_along_samples(), doc=SCAN_DOC),
 ]

@@ -16,6 +16,7 @@ import numpy as np
 
 from .. import _checks
 from ..errors import ShapeError
+from ..ops import indexing as _ix
 from ..ops import reduce as _red
 from ..ops import scan as _scan
 from ..ops import sort as _sort
@@ -54,10 +55,9 @@ def _along(x: Any, d: int, fn) -> Any:
 
 def _select(x: Any, d: int, indices: np.ndarray, keepdim: bool, unique: bool = True) -> ValuesIndices:
     """(x's values at ``indices`` along ``d``, the indices), axis ``d`` squeezed unless ``keepdim``."""
-    squeeze = not keepdim
-    values = _sort.TakeAlong.apply(x, indices=indices, axis=d, unique=unique, squeeze=squeeze)
-    if squeeze:
-        indices = np.squeeze(indices, d)
+    values = _ix.Gather.apply(x, index=indices, dim=d, unique=unique)
+    if not keepdim:
+        values, indices = values.reshape(_squeezed(values.shape, d)), np.squeeze(indices, d)
     return ValuesIndices(values, x._make(indices.astype(np.int64, copy=False), None))
 
 

@@ -62,36 +62,43 @@ def _groups(t: np.ndarray):
 
 
 class Gather(Function):
-    """out[i] = a[t(i)]: along ``dim`` take ``a[..., index[i], ...]`` (PyTorch's gather).
+    """out[i] = a[t(i)]: along ``dim`` take ``a[..., index[i], ...]`` (PyTorch's gather; also what sort, topk,
+    max(dim), median and cummax select their values with). ``unique=True`` promises that no index repeats along
+    ``dim``, so the VJP may write instead of add.
 
     VJP: ScatterAdd(g): zeros of a's shape with g added at t(i) (repeated indices add up).
     """
 
     reads_inputs = False  # the VJP needs shapes only
 
-    def forward(ctx, a, index, dim):
+    def forward(ctx, a, index, dim, unique=False):
         check_index("gather", index, dim, a.shape)
         return a.reshape(-1)[flat_targets(index, dim, a.shape)]
 
     def vjp(ctx, g):
         p = ctx.params
-        return ScatterAdd.apply(g, index=p["index"], dim=p["dim"], shape=ctx.input_shapes[0])
+        return ScatterAdd.apply(g, index=p["index"], dim=p["dim"], shape=ctx.input_shapes[0], unique=p["unique"])
 
 
 class ScatterAdd(Function):
     """out = zeros(shape) with src[i] added at t(i): the adjoint of Gather.  VJP: Gather(g) with the same index.
 
-    A bincount over the flat targets (np.add.at for integer tensors, which bincount would round through float64).
+    A bincount over the flat targets (np.add.at for integer tensors, which bincount would round through float64);
+    with ``unique=True`` (no target repeats, as after a sort or topk) one plain write.
     """
 
     reads_inputs = False  # the VJP needs shapes only
 
-    def forward(ctx, src, index, dim, shape):
+    def forward(ctx, src, index, dim, shape, unique=False):
         check_index("scatter_add", index, dim, shape, "output")
         if src.shape != index.shape:
             raise ShapeError(f"scatter_add: src has shape {src.shape} but index has {index.shape}; they must match")
         t = flat_targets(index, dim, shape).reshape(-1)
         size = int(np.prod(shape))
+        if unique:
+            out = np.zeros(size, dtype=src.dtype)
+            out[t] = src.reshape(-1)
+            return out.reshape(shape)
         if src.dtype.kind == "f":
             return np.bincount(t, weights=src.reshape(-1), minlength=size).astype(src.dtype).reshape(shape)
         out = np.zeros(size, dtype=src.dtype)
@@ -99,7 +106,8 @@ class ScatterAdd(Function):
         return out.reshape(shape)
 
     def vjp(ctx, g):
-        return Gather.apply(g, index=ctx.params["index"], dim=ctx.params["dim"])
+        p = ctx.params
+        return Gather.apply(g, index=p["index"], dim=p["dim"], unique=p["unique"])
 
 
 def last_writes(t: np.ndarray) -> np.ndarray:
