@@ -1,4 +1,4 @@
-"""Tensor (tinygrad_cnn/tensor.py) and factories (tinygrad_cnn/factories.py): dtype rules, construction errors,
+"""Tensor (tinygrad_cnn/tensor_class.py) and factories (tinygrad_cnn/factories.py): dtype rules, construction errors,
 factories and seeding, repr, conversions, comparisons, and the errors a user meets at the call."""
 
 from __future__ import annotations

@@ -92,9 +92,9 @@ def test_no_function_local_import_of_the_package():
     ("tinygrad_cnn.tensor_core", "tinygrad_cnn.autograd"),
     ("tinygrad_cnn.autograd", "tinygrad_cnn.ops.elementwise"),
     ("tinygrad_cnn.ops.kernels.columns", "tinygrad_cnn.ops.conv"),
-    ("tinygrad_cnn.ops.conv", "tinygrad_cnn.tensor"),
-    ("tinygrad_cnn.ops.elementwise", "tinygrad_cnn.tensor"),
-    ("tinygrad_cnn.tensor", "tinygrad_cnn.nn.functional"),
+    ("tinygrad_cnn.ops.conv", "tinygrad_cnn.tensor_class"),
+    ("tinygrad_cnn.ops.elementwise", "tinygrad_cnn.tensor_class"),
+    ("tinygrad_cnn.tensor_class", "tinygrad_cnn.nn.functional"),
 ])
 def test_lower_layers_do_not_reach_up(low, high):
     """Nothing that ``low`` imports, directly or not, is ``high``."""
@@ -109,6 +109,6 @@ def test_lower_layers_do_not_reach_up(low, high):
 
 
 def test_the_scan_sees_imports():
-    assert "tinygrad_cnn.autograd" in GRAPH["tinygrad_cnn.tensor"]
+    assert "tinygrad_cnn.autograd" in GRAPH["tinygrad_cnn.tensor_class"]
     assert "tinygrad_cnn.tensor_core" in GRAPH["tinygrad_cnn.autograd"]
-    assert "tinygrad_cnn.ops.elementwise" in GRAPH["tinygrad_cnn.tensor"]
+    assert "tinygrad_cnn.ops.elementwise" in GRAPH["tinygrad_cnn.tensor_class"]

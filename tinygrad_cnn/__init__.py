@@ -161,7 +161,7 @@ from .methods.reductions import (
 )
 from .random import manual_seed
 from .serialization import CheckpointError, load, save
-from .tensor import Tensor, concatenate, stack, where
+from .tensor_class import Tensor, concatenate, stack, where
 
 __version__ = "0.1.0"
 ALLOCATOR_TUNED = tune_allocator()

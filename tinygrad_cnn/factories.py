@@ -9,7 +9,7 @@ import numpy as np
 
 from ._checks import UNSET, allocate, as_bool, as_dtype, as_int, as_real, as_shape, is_int, spelling
 from .random import generator
-from .tensor import Tensor
+from .tensor_class import Tensor
 
 
 def _shape(op: str, shape: tuple, dtype: np.dtype) -> tuple[int, ...]:

@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 from . import nn
-from .tensor import Tensor
+from .tensor_class import Tensor
 
 
 class SeedCNN(nn.Module):

@@ -26,7 +26,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from .nn.module import Parameter
-from .tensor import Tensor
+from .tensor_class import Tensor
 
 FORMAT = "tinygrad_cnn.checkpoint"
 VERSION = 1

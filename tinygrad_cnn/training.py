@@ -14,7 +14,7 @@ import numpy as np
 
 from .autograd import no_grad
 from .nn import functional as F
-from .tensor import Tensor
+from .tensor_class import Tensor
 
 
 @dataclass

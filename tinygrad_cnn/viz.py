@@ -32,7 +32,7 @@ import numpy as np
 
 from ._checks import as_choice, as_int
 from .autograd import Function
-from .tensor import Tensor
+from .tensor_class import Tensor
 
 __all__ = ["GraphCluster", "GraphEdge", "GraphNode", "GraphStructure", "GraphvizNotFoundError", "draw_graph",
            "graph_structure", "render"]

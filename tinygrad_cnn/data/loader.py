@@ -14,7 +14,7 @@ import numpy as np
 
 from .._checks import as_int
 from ..random import generator
-from ..tensor import Tensor
+from ..tensor_class import Tensor
 
 Transform = Callable[[np.ndarray], np.ndarray]
 

@@ -21,7 +21,7 @@ from ..errors import ShapeError
 from ..ops.activation import Elu, Hardtanh, LeakyRelu, LogSigmoid, Prelu
 from ..ops.elementwise import Softplus
 from ..ops.softmax import LogSoftmax
-from ..tensor import Tensor, as_tensor
+from ..tensor_class import Tensor, as_tensor
 
 #: SELU's constants (Klambauer et al. 2017), as PyTorch's
 SELU_ALPHA = 1.6732632423543772848170429916717

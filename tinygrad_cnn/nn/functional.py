@@ -20,7 +20,7 @@ from ..ops.elementwise import Softplus
 from ..ops.linalg import Linear
 from ..ops.softmax import LogSoftmax
 from ..random import generator
-from ..tensor import Tensor, as_tensor
+from ..tensor_class import Tensor, as_tensor
 from .activations import (  # noqa: F401 - re-exported as F.leaky_relu, F.gelu, ...
     celu,
     elu,

@@ -15,7 +15,7 @@ import numpy as np
 
 from .._checks import as_choice, as_real
 from ..random import generator
-from ..tensor import Tensor
+from ..tensor_class import Tensor
 from ..versions import mark_modified
 
 _UNIT_GAIN = ("linear", "identity", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",

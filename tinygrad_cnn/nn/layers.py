@@ -25,7 +25,7 @@ from .._checks import (
     as_single,
     is_int,
 )
-from ..tensor import Tensor
+from ..tensor_class import Tensor
 from . import functional as F
 from . import init
 from .activations import _log_softmax_along

@@ -20,7 +20,7 @@ from ..errors import ShapeError
 from ..ops.elementwise import Softplus
 from ..ops.movement import TensorIndexError
 from ..ops.softmax import BinaryCrossEntropyWithLogits, LogSoftmax, NLLLoss
-from ..tensor import Tensor, as_tensor, where
+from ..tensor_class import Tensor, as_tensor, where
 
 Reduction = Literal["mean", "sum", "none"]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._checks import as_bool, as_choice, as_int, as_real
-from ..tensor import Tensor
+from ..tensor_class import Tensor
 from . import functional as F
 from .module import Module
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from .._checks import as_bool
 from ..autograd import module_scope
-from ..tensor import Tensor
+from ..tensor_class import Tensor
 from ..versions import mark_modified
 
 

@@ -20,7 +20,7 @@ from ..ops.movement import Pad, TensorIndexError
 from ..ops.padding import BorderPad
 from ..ops.pool import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d, PlaneScatter
 from ..ops.resample import Resample2d
-from ..tensor import Tensor, as_tensor
+from ..tensor_class import Tensor, as_tensor
 
 IntPair = int | tuple[int, int]
 

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .._checks import as_real
-from ..tensor import Tensor
+from ..tensor_class import Tensor
 from ..versions import mark_modified
 from .optimizer import Optimizer
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from .._checks import as_int, as_real
 from ..autograd import enable_grad
-from ..tensor import Tensor
+from ..tensor_class import Tensor
 
 
 class Optimizer:

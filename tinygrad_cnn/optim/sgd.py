@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from .._checks import as_bool, as_real
-from ..tensor import Tensor
+from ..tensor_class import Tensor
 from ..versions import mark_modified
 from .optimizer import Optimizer
 

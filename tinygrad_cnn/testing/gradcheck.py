@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from ..autograd import Function, grad
-from ..tensor import Tensor
+from ..tensor_class import Tensor
 
 
 class GradcheckError(AssertionError):

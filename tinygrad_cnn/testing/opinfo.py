@@ -31,7 +31,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ..autograd import Function, grad, no_grad
-from ..tensor import Tensor, concatenate
+from ..tensor_class import Tensor, concatenate
 from .gradcheck import gradcheck, gradgradcheck
 from .sample import Sample
 

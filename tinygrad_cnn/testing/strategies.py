@@ -13,7 +13,7 @@ from hypothesis import assume
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from ..tensor import Tensor
+from ..tensor_class import Tensor
 from .sample import Sample
 
 
