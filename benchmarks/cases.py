@@ -21,6 +21,7 @@ CONV_TRANSPOSE_SHAPES = {  # name: (input shape, weight shape (C_in, C_out, kH, 
 }
 INTERPOLATE_SHAPES = {"bilinear2x": ((32, 16, 28, 28), 2, "bilinear")}  # name: (input shape, scale factor, mode)
 POOL_SHAPES = {"seed.pool": (128, 2, 24, 24), "lenet.pool1": (128, 6, 28, 28), "lenet.pool2": (128, 16, 10, 10)}
+BATCHNORM_SHAPE = (128, 32, 14, 14)  # ResNet8's second stage at batch 128
 CHAIN_LENGTH = 200
 
 
@@ -31,6 +32,7 @@ def case_names(quick: bool = False) -> list[str]:
     names += [f"conv_transpose2d.{name}" for name in CONV_TRANSPOSE_SHAPES]
     names += [f"maxpool.{name}" for name in POOL_SHAPES]
     names += [f"interpolate.{name}" for name in INTERPOLATE_SHAPES]
+    names += ["resnet8.train.b128", "batchnorm2d.train"]
     names += ["cross_entropy.b128", "overhead.chain200"]
     return names
 
@@ -48,6 +50,47 @@ def _labels(n: int) -> np.ndarray:
     return np.random.default_rng(1).integers(0, 10, n)
 
 
+def torch_resnet8(torch):
+    """models.ResNet8 written in PyTorch, in torchvision's layout (layerK is a Sequential of one BasicBlock), with
+    the same names (so state dicts load both ways) and initialisation. The tests compare the two networks with it."""
+    nn = torch.nn
+
+    class BasicBlock(nn.Module):
+        def __init__(self, cin, cout, stride=1):
+            super().__init__()
+            self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+            self.bn1 = nn.BatchNorm2d(cout)
+            self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+            self.bn2 = nn.BatchNorm2d(cout)
+            self.downsample = None
+            if stride != 1 or cin != cout:
+                self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+        def forward(self, x):
+            out = self.bn2(self.conv2(torch.relu(self.bn1(self.conv1(x)))))
+            return torch.relu(out + (x if self.downsample is None else self.downsample(x)))
+
+    class ResNet8(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(1, 16, 3, 1, 1, bias=False)
+            self.bn1 = nn.BatchNorm2d(16)
+            self.layer1 = nn.Sequential(BasicBlock(16, 16))
+            self.layer2 = nn.Sequential(BasicBlock(16, 32, 2))
+            self.layer3 = nn.Sequential(BasicBlock(32, 64, 2))
+            self.avgpool = nn.AdaptiveAvgPool2d(1)
+            self.fc = nn.Linear(64, 10)
+            for module in self.modules():
+                if isinstance(module, nn.Conv2d):
+                    nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+
+        def forward(self, x):
+            x = self.layer3(self.layer2(self.layer1(torch.relu(self.bn1(self.conv1(x))))))
+            return self.fc(torch.flatten(self.avgpool(x), 1))
+
+    return ResNet8()
+
+
 # ---- ours -------------------------------------------------------------------------------------------
 def ours(name: str) -> Callable[[], object]:
     import tinygrad_cnn as tg
@@ -56,9 +99,9 @@ def ours(name: str) -> Callable[[], object]:
 
     tg.manual_seed(0)
     kind, _, rest = name.partition(".")
-    if kind in ("seed", "lenet5"):
+    if kind in ("seed", "lenet5", "resnet8"):
         mode, batch = rest.split(".")
-        model = models.SeedCNN() if kind == "seed" else models.LeNet5()
+        model = {"seed": models.SeedCNN, "lenet5": models.LeNet5, "resnet8": models.ResNet8}[kind]()
         x, y = tg.Tensor(_data((int(batch[1:]), 1, 28, 28))), tg.Tensor(_labels(int(batch[1:])))
         if mode == "infer":
             model.eval()
@@ -100,6 +143,13 @@ def ours(name: str) -> Callable[[], object]:
         def pool():
             F.max_pool2d(x, 2).backward(g)
         return pool
+    if kind == "batchnorm2d":  # a training-mode forward (batch statistics, running-stat update) and backward
+        layer = tg.nn.BatchNorm2d(BATCHNORM_SHAPE[1])
+        x, g = tg.Tensor(_data(BATCHNORM_SHAPE), requires_grad=True), _data(BATCHNORM_SHAPE, 3)
+
+        def batchnorm():
+            layer(x).backward(g)
+        return batchnorm
     if kind == "interpolate":  # forward and backward of an upsampling (align_corners=False)
         shape, scale, mode = INTERPOLATE_SHAPES[rest]
         x = tg.Tensor(_data(shape), requires_grad=True)
@@ -135,9 +185,11 @@ def theirs(name: str) -> Callable[[], object]:
     torch.manual_seed(0)
     kind, _, rest = name.partition(".")
     t = torch.from_numpy
-    if kind in ("seed", "lenet5"):
+    if kind in ("seed", "lenet5", "resnet8"):
         mode, batch = rest.split(".")
-        if kind == "seed":
+        if kind == "resnet8":
+            model = torch_resnet8(torch)
+        elif kind == "seed":
             model = nn.Sequential(nn.Conv2d(1, 2, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(288, 60),
                                   nn.ReLU(), nn.Linear(60, 10))
         else:
@@ -186,6 +238,13 @@ def theirs(name: str) -> Callable[[], object]:
         def pool():
             F.max_pool2d(x, 2).backward(g)
         return pool
+    if kind == "batchnorm2d":
+        layer = nn.BatchNorm2d(BATCHNORM_SHAPE[1])
+        x, g = t(_data(BATCHNORM_SHAPE)).requires_grad_(), t(_data(BATCHNORM_SHAPE, 3))
+
+        def batchnorm():
+            layer(x).backward(g)
+        return batchnorm
     if kind == "interpolate":
         shape, scale, mode = INTERPOLATE_SHAPES[rest]
         x = t(_data(shape)).requires_grad_()

@@ -15,7 +15,7 @@ def test_benchmark_smoke_run(tmp_path):
     out = tmp_path / "bench.json"
     run = subprocess.run(
         [sys.executable, "-m", "benchmarks", "--quick", "--no-torch", "--cases", "seed.train", "conv.seed",
-         "maxpool.seed", "cross_entropy", "overhead", "--memory", "--graphs", "--json", str(out)],
+         "maxpool.seed", "cross_entropy", "overhead", "batchnorm2d", "--memory", "--graphs", "--json", str(out)],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )
     assert run.returncode == 0, run.stderr
@@ -23,7 +23,7 @@ def test_benchmark_smoke_run(tmp_path):
     result = json.loads(out.read_text())
     cases = result["cases"]
     assert set(cases) == {"seed.train.b128", "conv.seed.conv1", "maxpool.seed.pool", "cross_entropy.b128",
-                          "overhead.chain200"}
+                          "overhead.chain200", "batchnorm2d.train"}
     for name, row in cases.items():
         assert row["errors"] is None, (name, row["errors"])
         assert row["ours_ms"] > 0 and row["torch_ms"] is None

@@ -179,8 +179,14 @@ def test_a_pair_of_the_wrong_length_is_a_value_error(make):
         make()
 
 
+@pytest.mark.parametrize("bad", [1, 0, "yes", None])
+def test_train_mode_must_be_a_bool_as_in_pytorch(bad):
+    with pytest.raises(ValueError, match="training mode is expected to be boolean"):  # PyTorch's ValueError
+        nn.Module().train(bad)
+
+
 @pytest.mark.parametrize("make", [
-    lambda v: nn.Module().train(v), lambda v: optim.SGD([nn.Parameter(np.zeros(2))], lr=0.1, nesterov=v),
+    lambda v: optim.SGD([nn.Parameter(np.zeros(2))], lr=0.1, nesterov=v),
     lambda v: nn.Linear(2, 2, bias=v), lambda v: F.dropout(tg.randn(2), 0.5, training=v),
 ])
 @pytest.mark.parametrize("bad", [1, 0, "yes", None])

@@ -10,7 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tinygrad_cnn import cli, load, save
+import tinygrad_cnn as tg
+from tinygrad_cnn import cli, load, models, optim, save, training
+from tinygrad_cnn.nn import functional as F
 
 MNIST_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
 
@@ -42,6 +44,7 @@ def test_train_writes_every_artifact(trained):
     state = load(trained / "checkpoint.npz")
     assert state["meta"]["model"] == "seed" and "conv.weight" in state["model_state"]
     assert state["meta"]["shift"] == 2 and state["epoch"] == 2 and "state" in state["optimizer_state"]
+    assert state["meta"]["label_smoothing"] == 0.0  # the small CNNs train on plain cross-entropy by default
 
 
 def test_evaluate_prints_accuracy_and_confusion(trained, capsys):
@@ -125,6 +128,8 @@ def test_checkpoint_whose_weights_do_not_fit_its_model(trained, tmp_path, capsys
     (["train", "--model", "vgg"], "invalid choice: 'vgg'"),
     (["train", "--lr", "fast"], "'fast' is not a number"),
     (["train", "--shift", "-1"], "-1 must be at least 0"),
+    (["train", "--label-smoothing", "1.5"], "expected a number in [0, 1], got 1.5"),
+    (["train", "--label-smoothing", "some"], "expected a number in [0, 1], got 'some'"),
     (["graph"], "-o/--output"),
     ([], "required: COMMAND"),
 ])
@@ -181,3 +186,18 @@ def test_main_job_defaults_reach_97_percent_on_digits(tmp_path):
     assert cli.main(["train", "--model", "seed", "--dataset", "digits", "--quiet", "--out", str(out)]) == 0
     assert json.loads((out / "metrics.json").read_text())["test_accuracy"] >= 0.97
 
+
+
+def test_train_epoch_passes_label_smoothing_to_the_loss():
+    """With label smoothing eps the first step's loss is cross_entropy(logits, y, label_smoothing=eps)."""
+    tg.manual_seed(0)
+    model = models.SeedCNN()
+    x, y = tg.randn(4, 1, 28, 28), tg.tensor([0, 1, 2, 3])
+    expected = [F.cross_entropy(model(x), y, label_smoothing=eps).item() for eps in (0.0, 0.3)]
+    losses = []
+    for eps in (0.0, 0.3):
+        snapshot = model.state_dict()
+        stats = training.train_epoch(model, [(x, y)], optim.SGD(model.parameters(), lr=0.0), label_smoothing=eps)
+        model.load_state_dict(snapshot)
+        losses.append(stats.loss)
+    assert np.allclose(losses, expected, rtol=1e-6) and losses[1] != losses[0]

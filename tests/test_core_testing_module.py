@@ -39,6 +39,15 @@ class DetachedSquare(Square):
         return g * tg.Tensor(2 * ctx.inputs[0].data)
 
 
+class SplitPathSquare(Square):
+    """A NumPy fast path for first order (right) and a recorded path for create_graph=True (wrong: 3 x g)."""
+
+    def vjp(ctx, g):
+        if tg.is_grad_enabled():  # the engine enables grad mode for the VJP only under create_graph=True
+            return 3 * ctx.inputs[0] * g
+        return tg.Tensor(2 * ctx.inputs[0].data * g.data)
+
+
 class MutatesUpstream(Square):
     """Right values, but the VJP overwrites the gradient it was given."""
 
@@ -172,6 +181,13 @@ def test_gradgradcheck_catches_a_vjp_that_is_not_differentiable():
     assert gradcheck(DetachedSquare.apply, x)  # first order is right
     with pytest.raises(GradcheckError):
         gradgradcheck(DetachedSquare.apply, x)
+
+
+def test_gradgradcheck_catches_a_recorded_vjp_that_differs_from_the_plain_one():
+    x = leaf([0.5, -1.5, 2.0])
+    assert gradcheck(SplitPathSquare.apply, x)  # the plain path is right
+    with pytest.raises(GradcheckError, match="recorded with create_graph=True differs"):
+        gradgradcheck(SplitPathSquare.apply, x)  # the wrong recorded path is self-consistent, so only this finds it
 
 
 def test_gradcheck_needs_float64_and_a_tensor_result():

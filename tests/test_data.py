@@ -310,7 +310,7 @@ def test_loader_generic_dataset():
 
 
 @pytest.mark.parametrize("batch_size, error", [(0, ValueError), (-1, ValueError), (2.5, TypeError),
-                                               (True, TypeError), ("2", TypeError), (None, TypeError)])
+                                               (True, TypeError), ("2", TypeError)])
 def test_loader_rejects_bad_batch_size(batch_size, error):
     with pytest.raises(error, match="DataLoader: batch_size"):
         DataLoader(small_dataset(), batch_size=batch_size)
@@ -384,3 +384,120 @@ def _inside(shape, dy, dx):
     mask = np.zeros(shape, np.float32)
     mask[max(dy, 0):shape[0] + min(dy, 0), max(dx, 0):shape[1] + min(dx, 0)] = 1
     return mask
+
+
+# ---- torchvision's shape: datasets.MNIST, Digits, transforms on the array datasets ----------------------------
+def test_datasets_namespace_is_torchvision_shaped(tmp_path):
+    from tinygrad_cnn.data import datasets, transforms
+
+    root = fake_mnist(tmp_path / "m")
+    transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.1307,), (0.3081,))])
+    train = datasets.MNIST(root, train=True, download=False, transform=transform)
+    assert datasets.MNIST is MNIST and datasets.Digits is Digits
+    image, label = train[3]
+    assert isinstance(image, tg.Tensor) and image.shape == (1, 28, 28) and image.dtype == np.float32
+    assert type(label) is int and label == 3
+    raw = read_idx(root / "train-images-idx3-ubyte.gz")
+    np.testing.assert_allclose(image.numpy()[0], (raw[3] / 255 - 0.1307) / 0.3081, rtol=1e-5, atol=1e-6)
+    assert train.data.dtype == np.uint8 and train.data.shape == (12, 28, 28)
+    np.testing.assert_array_equal(train.data.numpy(), raw)
+    assert train.targets.dtype == np.int64 and train.targets.tolist() == [i % 10 for i in range(12)]
+    assert train.classes[3] == "3 - three" and train.class_to_idx["9 - nine"] == 9
+    assert "Number of datapoints: 12" in repr(train) and "Normalize" in repr(train)
+
+
+def test_mnist_positional_arguments_follow_torchvision(tmp_path):
+    root = fake_mnist(tmp_path / "m")
+    ds = MNIST(root, False, None, lambda y: y + 100)
+    assert ds.train is False and ds[0][1] == 100
+
+
+def test_mnist_reads_torchvisions_raw_layout(tmp_path):
+    fake_mnist(tmp_path / "data" / "MNIST" / "raw", compress=False)
+    ds = MNIST(tmp_path / "data", download=True)  # found there: nothing is fetched
+    assert len(ds) == 12 and ds.root == tmp_path / "data"
+    with pytest.raises(MNISTNotFoundError, match=r"MNIST/raw, torchvision's layout"):
+        MNIST(tmp_path / "elsewhere")
+
+
+def test_mnist_transforms_and_target_transform_in_batches(tmp_path):
+    from tinygrad_cnn.data import transforms
+
+    root = fake_mnist(tmp_path / "m")
+    calls = []
+
+    def per_sample(image):
+        calls.append(image.shape)
+        return image * 2
+
+    ds = MNIST(root, transform=transforms.Compose([transforms.ToTensor(), transforms.Lambda(per_sample)]),
+               target_transform=lambda y: float(y) / 2)
+    x, y = next(iter(DataLoader(ds, batch_size=5)))
+    assert calls == [(1, 28, 28)] * 5, "a Lambda is called per sample, as torchvision calls it"
+    np.testing.assert_allclose(x.numpy(), 2 * ds.images[:5], rtol=1e-6)
+    assert y.dtype == np.float64 and y.tolist() == [0.0, 0.5, 1.0, 1.5, 2.0]
+    fast = [[np.asarray(p).tolist() for p in b] for b in DataLoader(ds, batch_size=4)]
+    slow = [[np.asarray(p).tolist() for p in b] for b in DataLoader(ds, batch_size=4, collate_fn=lambda s: [
+        tg.Tensor(np.stack([np.asarray(i) for i, _ in s])), tg.Tensor(np.asarray([t for _, t in s]))])]
+    assert fast == slow
+
+
+def test_mnist_items_are_fresh_copies(tmp_path):
+    from tinygrad_cnn.data import transforms
+
+    ds = MNIST(fake_mnist(tmp_path / "m"), transform=transforms.Normalize(0.5, 0.5, inplace=True))
+    first = ds[0][0].numpy().copy()
+    np.testing.assert_array_equal(ds[0][0].numpy(), first)
+
+
+def test_mnist_data_and_targets_can_be_reassigned_and_subset_keeps_the_kind(tmp_path):
+    ds = MNIST(fake_mnist(tmp_path / "m"))
+    ds.data, ds.targets = ds.data[:4], ds.targets[:4]
+    assert len(ds) == 4 and ds.images.shape == (4, 1, 28, 28)
+    sub = MNIST(fake_mnist(tmp_path / "m2")).subset(3)
+    assert isinstance(sub, MNIST) and len(sub) == 3 and sub.data.shape == (3, 28, 28)
+    assert type(sub[0][1]) is int
+
+
+def test_mnist_index_errors(tmp_path):
+    ds = MNIST(fake_mnist(tmp_path / "m"))
+    with pytest.raises(IndexError, match="index 12 is out of range for 12 samples"):
+        ds[12]
+    assert ds[-1][1] == 1
+    with pytest.raises(TypeError, match="index must be an int"):
+        ds[[0, 1]]
+    with pytest.raises(TypeError, match="transform must be callable"):
+        MNIST(tmp_path / "m", transform=3)
+
+
+def test_legacy_transforms_on_the_torchvision_datasets():
+    ds = Digits(train=False, transform=random_shift(2, seed=0))
+    x, _ = next(iter(DataLoader(ds, batch_size=16)))
+    assert x.shape == (16, 1, 28, 28) and not np.array_equal(x.numpy(), ds.images[:16])
+    assert x.numpy().sum() <= ds.images[:16].sum() + 1e-3, "a shift only moves (or drops) pixels"
+    norm = Digits(train=False, transform=normalize(0.5, 0.25))
+    np.testing.assert_allclose(norm[0][0].numpy(), (ds.images[0] - 0.5) / 0.25, rtol=1e-6)
+
+
+def test_digits_is_torchvision_shaped():
+    ds = Digits(train=False, target_transform=lambda y: -y)
+    image, label = ds[5]
+    assert isinstance(image, tg.Tensor) and image.shape == (1, 28, 28) and label == -int(ds.labels[5])
+    assert ds.data.shape == (360, 1, 28, 28) and ds.targets.dtype == np.int64
+    image.numpy()[...] = 5.0
+    assert ds.images.max() <= 1.0, "an item never aliases the stored images"
+
+
+@needs_mnist
+def test_real_mnist_through_datasets_and_the_loader():
+    from tinygrad_cnn.data import datasets, transforms
+    from tinygrad_cnn.utils.data import DataLoader as UtilsLoader
+
+    transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.1307,), (0.3081,))])
+    train = datasets.MNIST(SHARED, train=True, download=True, transform=transform)
+    loader = UtilsLoader(train, batch_size=64, shuffle=True, num_workers=1, pin_memory=True)
+    assert len(loader) == 938 and len(loader.dataset) == 60000
+    data, target = next(iter(loader))
+    assert data.shape == (64, 1, 28, 28) and data.dtype == np.float32 and target.dtype == np.int64
+    assert abs(float(np.mean(train.get_batch(np.arange(60000))[0].numpy()))) < 1e-3, "normalised to mean 0"
+    assert train.targets[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]

@@ -189,7 +189,7 @@ def test_train_and_eval_reach_every_module():
     assert not any(m.training for m in net.modules())
     net.train()
     assert all(m.training for m in net.modules())
-    with pytest.raises(TypeError, match="train: mode must be True or False"):
+    with pytest.raises(ValueError, match="training mode is expected to be boolean"):  # PyTorch's error
         net.train("yes")
     assert net.train(np.False_) is net and not any(m.training for m in net.modules())
     assert all(type(m.training) is bool for m in net.modules())
@@ -439,3 +439,289 @@ def test_default_layer_init_as_pytorch(make, fan_in):
     bound = 1 / math.sqrt(fan_in)
     assert np.abs(layer.bias.data).max() <= bound and layer.bias.data.std() > 0.4 * bound
     assert layer.weight.dtype == layer.bias.dtype == np.float32
+
+
+# ---- small layers: Identity, Unflatten, Threshold -----------------------------------------------------------------
+def test_identity_returns_its_input_and_ignores_arguments():
+    x = tc.Tensor(np.ones(3))
+    layer = nn.Identity(54, unused="argument")
+    assert layer(x) is x and repr(layer) == "Identity()"
+
+
+def test_unflatten_splits_one_axis():
+    x = tc.Tensor(np.arange(24.0).reshape(2, 12), requires_grad=True)
+    layer = nn.Unflatten(1, (3, 4))
+    y = layer(x)
+    assert y.shape == (2, 3, 4) and repr(layer) == "Unflatten(dim=1, unflattened_size=(3, 4))"
+    np.testing.assert_array_equal(y.data, x.data.reshape(2, 3, 4))
+    assert nn.Unflatten(-1, [2, -1])(x).shape == (2, 2, 6)
+    assert nn.Unflatten(0, (1, 2))(x).shape == (1, 2, 12)
+    (y * tc.Tensor(np.arange(24.0).reshape(2, 3, 4))).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, np.arange(24.0).reshape(2, 12))
+    with pytest.raises(ValueError, match=r"Unflatten: sizes \(5, 2\) do not multiply to the size 12"):
+        nn.Unflatten(1, (5, 2))(x)
+    with pytest.raises(ValueError, match="Unflatten: dim=2 is out of range"):
+        nn.Unflatten(2, (3, 4))(x)
+    with pytest.raises(ValueError, match="at most one -1"):
+        nn.Unflatten(1, (-1, -1))
+    with pytest.raises(TypeError, match="tuple or list of ints"):
+        nn.Unflatten(1, 12)
+
+
+def test_threshold_layer_and_function():
+    x = tc.Tensor(np.array([-1.0, 0.5, 0.1, 2.0]), requires_grad=True)
+    layer = nn.Threshold(0.1, 20.0)
+    y = layer(x)
+    np.testing.assert_array_equal(y.data, [20.0, 0.5, 20.0, 2.0])  # x > threshold is kept, equality is replaced
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [0.0, 1.0, 0.0, 1.0])
+    assert repr(layer) == "Threshold(threshold=0.1, value=20.0)"
+    assert tc.nn.functional.threshold(tc.Tensor(np.ones(2, np.float32)), 0.0, 5.0).dtype == np.float32
+
+
+# ---- Embedding ------------------------------------------------------------------------------------------------------
+def test_embedding_lookup_shapes_dtypes_and_hand_gradient():
+    emb = nn.Embedding(5, 3)
+    assert emb.weight.shape == (5, 3) and emb.weight.dtype == np.float32 and emb.weight.requires_grad
+    idx = np.array([[0, 2, 2], [4, 0, 0]], np.int64)
+    out = emb(idx)
+    assert out.shape == (2, 3, 3) and out.dtype == np.float32
+    np.testing.assert_array_equal(out.data, emb.weight.data[idx])
+    g = np.arange(18.0, dtype=np.float32).reshape(2, 3, 3)
+    (out * tc.Tensor(g)).sum().backward()
+    expected = np.zeros((5, 3), np.float32)  # by hand: each row collects the gradients of the positions reading it
+    expected[0] = g[0, 0] + g[1, 1] + g[1, 2]
+    expected[2] = g[0, 1] + g[0, 2]
+    expected[4] = g[1, 0]
+    np.testing.assert_array_equal(emb.weight.grad.data, expected)
+    assert emb(np.array([1, 3], np.int32)).shape == (2, 3)  # int32 indices
+    assert emb(tc.Tensor(np.array(4))).shape == (3,)  # a 0-d index gives one row
+    assert emb(np.zeros((2, 0), np.int64)).shape == (2, 0, 3)
+    assert repr(emb) == "Embedding(5, 3)"
+
+
+def test_embedding_padding_idx_row_is_zero_and_gets_no_gradient():
+    emb = nn.Embedding(4, 2, padding_idx=-1)  # negative counts from the end, as PyTorch
+    assert emb.padding_idx == 3 and not emb.weight.data[3].any() and emb.weight.data[:3].any()
+    with tc.no_grad():
+        emb.weight[3] = 7.0  # the forward still returns the row's value
+    out = emb(np.array([3, 1, 3]))
+    np.testing.assert_array_equal(out.data[0], [7.0, 7.0])
+    out.sum().backward()
+    np.testing.assert_array_equal(emb.weight.grad.data, [[0, 0], [1, 1], [0, 0], [0, 0]])
+    assert repr(emb) == "Embedding(4, 2, padding_idx=3)"
+    with pytest.raises(ValueError, match=r"padding_idx=4 must be within num_embeddings"):
+        nn.Embedding(4, 2, padding_idx=4)
+
+
+def test_embedding_scale_grad_by_freq_divides_by_the_count_in_the_batch():
+    emb = nn.Embedding(3, 2, scale_grad_by_freq=True)
+    emb(np.array([[0, 0], [0, 2]])).sum().backward()
+    np.testing.assert_allclose(emb.weight.grad.data, [[1, 1], [0, 0], [1, 1]])  # 3 ones / 3, 1 one / 1
+
+
+def test_embedding_max_norm_renormalises_the_looked_up_rows_in_place():
+    weight = np.array([[3.0, 4.0], [0.3, 0.4], [6.0, 8.0]], np.float32)
+    emb = nn.Embedding.from_pretrained(tc.Tensor(weight.copy()), freeze=False, max_norm=1.0)
+    version = emb.weight._version
+    out = emb(np.array([0, 1]))
+    np.testing.assert_allclose(out.data, [[0.6, 0.8], [0.3, 0.4]], rtol=1e-6)  # norm 5 -> 1; norm 0.5 kept
+    np.testing.assert_allclose(emb.weight.data[0], [0.6, 0.8], rtol=1e-6)
+    np.testing.assert_array_equal(emb.weight.data[2], [6.0, 8.0])  # not looked up: untouched
+    assert emb.weight._version > version
+    l1 = nn.Embedding.from_pretrained(tc.Tensor(weight.copy()), max_norm=2.0, norm_type=1.0)
+    np.testing.assert_allclose(l1(np.array([2])).data, [[2 * 6 / 14, 2 * 8 / 14]], rtol=1e-6)
+
+
+def test_embedding_from_pretrained_shares_and_freezes():
+    data = tc.Tensor(np.arange(6.0).reshape(3, 2))
+    emb = nn.Embedding.from_pretrained(data)
+    assert not emb.weight.requires_grad and emb.weight.data is data.data and emb.weight.dtype == np.float64
+    emb_pad = nn.Embedding.from_pretrained(data, freeze=False, padding_idx=0)
+    assert emb_pad.weight.requires_grad and emb_pad.weight.data[0, 1] == 1.0  # the padding row is not zeroed
+    with pytest.raises(ValueError, match="embeddings must be 2-D"):
+        nn.Embedding.from_pretrained(tc.Tensor(np.ones(3)))
+
+
+def test_embedding_errors_name_the_layer_the_index_and_the_size():
+    emb = nn.Embedding(10, 3)
+    with pytest.raises(IndexError, match=r"Embedding\(10, 3\): index 12 is out of range for num_embeddings=10"):
+        emb(np.array([1, 12]))
+    with pytest.raises(IndexError, match="index -1 is out of range"):
+        emb(np.array([-1]))
+    with pytest.raises(TypeError, match=r"Embedding\(10, 3\): indices must be an integer tensor"):
+        emb(tc.Tensor(np.array([1.0])))
+    with pytest.raises(NotImplementedError, match="no sparse tensors"):
+        nn.Embedding(3, 2, sparse=True)
+    with pytest.raises(IndexError, match=r"embedding: index 3 is out of range for num_embeddings=3"):
+        nn.functional.embedding(np.array([3]), tc.Tensor(np.ones((3, 2))))
+
+
+def test_embedding_matches_pytorch():
+    torch = pytest.importorskip("torch")
+    weight = np.random.default_rng(0).standard_normal((6, 4))
+    idx = np.array([[1, 5, 1], [0, 2, 5]])
+    for kwargs in ({}, {"padding_idx": 1}, {"scale_grad_by_freq": True},
+                   {"padding_idx": 5, "scale_grad_by_freq": True}):
+        ours = tc.Tensor(weight.copy(), requires_grad=True)
+        theirs = torch.tensor(weight.copy(), requires_grad=True)
+        g = np.arange(24.0).reshape(2, 3, 4)
+        (nn.functional.embedding(idx, ours, **kwargs) * tc.Tensor(g)).sum().backward()
+        (torch.nn.functional.embedding(torch.tensor(idx), theirs, **kwargs) * torch.tensor(g)).sum().backward()
+        np.testing.assert_allclose(ours.grad.data, theirs.grad.numpy(), rtol=1e-12, err_msg=str(kwargs))
+    ours, theirs = weight.copy(), torch.tensor(weight.copy())
+    out = nn.functional.embedding(idx, tc.Tensor(ours), max_norm=1.5)
+    ref = torch.nn.functional.embedding(torch.tensor(idx), theirs, max_norm=1.5)
+    np.testing.assert_allclose(out.data, ref.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ours, theirs.numpy(), rtol=1e-12)
+
+
+# ---- dropout variants ---------------------------------------------------------------------------------------------
+def _channels_constant(y, lead):
+    flat = y.reshape(int(np.prod(y.shape[:lead])), -1)
+    return np.all(flat == flat[:, :1])
+
+
+@pytest.mark.parametrize("layer, shape, lead", [
+    (nn.Dropout1d, (16, 8, 5), 2), (nn.Dropout1d, (32, 5), 1),
+    (nn.Dropout2d, (8, 16, 3, 3), 2), (nn.Dropout2d, (32, 3, 3), 2),
+    (nn.Dropout3d, (4, 16, 2, 2, 2), 2), (nn.Dropout3d, (32, 2, 2, 2), 1),
+])
+def test_channel_dropout_zeroes_whole_channels_and_scales_the_rest(layer, shape, lead):
+    tc.manual_seed(0)
+    x = tc.Tensor(np.ones(shape, np.float32))
+    if layer is nn.Dropout2d and len(shape) == 3:
+        with pytest.warns(UserWarning, match=r"read as \(N, C, L\)"):
+            y = layer(0.25)(x).data
+    else:
+        y = layer(0.25)(x).data
+    assert y.dtype == np.float32 and _channels_constant(y, lead)
+    assert set(np.unique(y)) <= {0.0, np.float32(1 / 0.75)}
+    channels = int(np.prod(shape[:lead]))
+    dropped = (y.reshape(channels, -1)[:, 0] == 0).mean()
+    assert 0.1 < dropped < 0.4  # 128 channels, p = 0.25: the binomial's 4-sigma range
+    tc.manual_seed(0)
+    again = layer(0.25)(x).data if layer is not nn.Dropout2d or len(shape) == 4 else y
+    np.testing.assert_array_equal(again, y)  # the seed fixes the draw
+
+
+def test_channel_dropout_fraction_and_gradient_with_a_fixed_seed():
+    tc.manual_seed(1)
+    x = tc.Tensor(np.ones((100, 50, 2, 2)), requires_grad=True)
+    y = nn.functional.dropout2d(x, 0.3)
+    kept = y.data[:, :, 0, 0] != 0
+    assert abs(kept.mean() - 0.7) < 0.02  # 5000 channels: 4.6 standard deviations
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.data, y.data)  # VJP = the same mask / (1 - p); x is ones
+    assert abs(y.data.mean() - 1.0) < 0.03  # inverted dropout keeps the mean
+
+
+def test_dropout_variants_identity_when_not_training_and_edge_probabilities():
+    x = tc.Tensor(np.ones((2, 3, 4)))
+    layer = nn.Dropout1d(0.5).eval()
+    assert layer(x) is x
+    assert nn.functional.dropout2d(x.reshape(1, 2, 3, 4), 0.0).shape == (1, 2, 3, 4)
+    assert not nn.functional.dropout1d(x, 1.0).data.any()
+    assert nn.functional.alpha_dropout(x, 0.5) is x  # training=False by default, as PyTorch
+    assert not nn.functional.alpha_dropout(x, 1.0, training=True).data.any()
+    with pytest.raises(ValueError, match=r"dropout1d: expected a 2-D \(C, \*spatial\) or 3-D"):
+        nn.functional.dropout1d(tc.Tensor(np.ones(4)))
+    with pytest.raises(ValueError, match="dropout3d: expected a 4-D"):
+        nn.functional.dropout3d(x)
+    with pytest.raises(ValueError, match=r"Dropout2d: p must be in \[0, 1\], got 1\.5"):
+        nn.Dropout2d(1.5)
+    with pytest.raises(ValueError, match=r"dropout: p must be in \[0, 1\], got -0\.1"):
+        nn.functional.dropout(x, -0.1)
+    assert repr(nn.Dropout2d(0.2)) == "Dropout2d(p=0.2)"
+    assert repr(nn.Dropout(0.1, True)) == "Dropout(p=0.1, inplace=True)"
+
+
+def test_alpha_dropout_keeps_selu_statistics_and_uses_pytorchs_affine_map():
+    p = 0.2
+    alpha = 1.6732632423543772848170429916717 * 1.0507009873554804934193349852946
+    a = 1.0 / math.sqrt((alpha ** 2 * p + 1) * (1 - p))
+    tc.manual_seed(3)
+    x = tc.Tensor(np.random.default_rng(3).standard_normal(200_000))
+    y = nn.AlphaDropout(p)(x).data
+    dropped = np.isclose(y, -alpha * a * (1 - p))
+    assert abs(dropped.mean() - p) < 0.005
+    np.testing.assert_allclose(y[~dropped], a * x.data[~dropped] + alpha * a * p, rtol=1e-12)
+    assert abs(y.mean()) < 0.01 and abs(y.std() - 1.0) < 0.01  # zero mean, unit variance kept
+    assert nn.AlphaDropout(p).eval()(x) is x
+
+
+def test_feature_alpha_dropout_draws_per_channel():
+    tc.manual_seed(0)
+    y = nn.FeatureAlphaDropout(0.5)(tc.Tensor(np.zeros((4, 32, 3)))).data
+    assert _channels_constant(y, 2) and len(np.unique(y)) == 2
+
+
+def test_alpha_dropout_matches_pytorchs_constants():
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    tc.manual_seed(0)
+    x = np.random.default_rng(0).standard_normal((50, 40, 3))
+
+    def dropped_value_and_rate(y):
+        values, counts = np.unique(y, return_counts=True)  # the dropped value is the one that repeats
+        return values[counts.argmax()], counts.max() / y.size
+
+    for p in (0.3, 0.7):
+        ours = dropped_value_and_rate(nn.functional.alpha_dropout(tc.Tensor(x), p, training=True).data)
+        theirs = dropped_value_and_rate(torch.nn.functional.alpha_dropout(torch.tensor(x), p, training=True).numpy())
+        np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-12)
+        assert abs(ours[1] - theirs[1]) < 0.04
+
+
+# ---- inplace= -------------------------------------------------------------------------------------------------
+INPLACE_LAYERS = [
+    (nn.ReLU, {}), (nn.ReLU6, {}), (nn.LeakyReLU, {"negative_slope": 0.2}), (nn.ELU, {"alpha": 0.5}),
+    (nn.CELU, {"alpha": 2.0}), (nn.SELU, {}), (nn.Hardtanh, {"min_val": -0.5, "max_val": 0.5}), (nn.Hardsigmoid, {}),
+    (nn.Hardswish, {}), (nn.SiLU, {}), (nn.Mish, {}), (nn.Threshold, {"threshold": 0.1, "value": -3.0}),
+]
+
+
+@pytest.mark.parametrize("layer, kwargs", INPLACE_LAYERS, ids=lambda v: getattr(v, "__name__", ""))
+def test_inplace_true_writes_into_an_input_outside_the_graph(layer, kwargs):
+    data = np.linspace(-4, 4, 17)
+    expected = layer(**kwargs)(tc.Tensor(data.copy())).data
+    x = tc.Tensor(data.copy())
+    version = x._version
+    out = layer(**kwargs, inplace=True)(x)
+    assert out is x and x._version == version + 1
+    np.testing.assert_array_equal(x.data, expected)
+    assert "inplace=True" in repr(layer(**kwargs, inplace=True))
+
+
+@pytest.mark.parametrize("layer, kwargs", INPLACE_LAYERS, ids=lambda v: getattr(v, "__name__", ""))
+def test_inplace_true_on_an_input_in_the_graph_is_computed_out_of_place(layer, kwargs):
+    data = np.linspace(-4, 4, 17)
+    ref_x = tc.Tensor(data.copy(), requires_grad=True)
+    layer(**kwargs)(ref_x * 1.0).sum().backward()
+    x = tc.Tensor(data.copy(), requires_grad=True)
+    h = x * 1.0
+    out = layer(**kwargs, inplace=True)(h)
+    assert out is not h
+    np.testing.assert_array_equal(h.data, data)  # left unchanged: the graph records no in-place ops
+    out.sum().backward()
+    np.testing.assert_array_equal(x.grad.data, ref_x.grad.data)
+
+
+def test_inplace_functions_and_dropout_and_refusals():
+    F = nn.functional
+    x = tc.Tensor(np.array([-1.0, 2.0]))
+    assert F.relu(x, inplace=True) is x and list(x.data) == [0.0, 2.0]
+    with tc.no_grad():  # grad mode off: even a tensor requiring grad is written
+        w = tc.Tensor(np.array([-1.0, 1.0]), requires_grad=True)
+        assert F.leaky_relu(w, 0.5, inplace=True) is w and list(w.data) == [-0.5, 1.0]
+    tc.manual_seed(0)
+    d = tc.Tensor(np.ones((64, 8)))
+    assert F.dropout(d, 0.5, inplace=True) is d and set(np.unique(d.data)) == {0.0, 2.0}
+    tc.manual_seed(0)
+    c = tc.Tensor(np.ones((4, 8, 3)))
+    assert nn.Dropout1d(0.5, inplace=True)(c) is c and _channels_constant(c.data, 2)
+    view = tc.Tensor(np.ones(3)).expand(2, 3)
+    with pytest.raises(ValueError, match="relu: inplace=True but the input of shape \\(2, 3\\) is a read-only view"):
+        F.relu(view, inplace=True)
+    with pytest.raises(TypeError, match="inplace must be True or False"):
+        nn.ReLU(inplace="yes")

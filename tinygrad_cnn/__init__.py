@@ -1,14 +1,46 @@
 """tinygrad_cnn: a small, exact autograd framework on NumPy, built to show backpropagation through a CNN."""
 
+from . import dtypes
 from ._malloc import tune_allocator
-from .autograd import Function, detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad
+from .autograd import (
+                        Function,
+                        detect_anomaly,
+                        enable_grad,
+                        grad,
+                        inference_mode,
+                        is_grad_enabled,
+                        is_inference_mode_enabled,
+                        no_grad,
+                        set_grad_enabled,
+)
+from .device import accelerator, backends, cuda, device
+from .dtypes import (
+                        double,
+                        finfo,
+                        float16,
+                        float32,
+                        float64,
+                        get_default_dtype,
+                        half,
+                        iinfo,
+                        int8,
+                        int16,
+                        int32,
+                        int64,
+                        long,
+                        set_default_dtype,
+                        short,
+                        uint8,
+)
 from .errors import DivisionByZeroError, ShapeError, TensorIndexError
 from .factories import (
                         arange,
+                        as_tensor,
                         bernoulli,
                         empty,
                         empty_like,
                         eye,
+                        from_numpy,
                         full,
                         full_like,
                         linspace,
@@ -23,17 +55,20 @@ from .factories import (
                         randn,
                         randn_like,
                         randperm,
+                        tensor,
                         tril_indices,
                         triu_indices,
                         zeros,
                         zeros_like,
 )
+from .methods import toplevel as _top
 from .methods.indexing import (
                         chunk,
                         diag,
                         diagonal,
                         flip,
                         gather,
+                        index_fill,
                         index_select,
                         masked_fill,
                         masked_select,
@@ -77,6 +112,10 @@ from .methods.pointwise import (
                         atan,
                         atan2,
                         atanh,
+                        bitwise_and,
+                        bitwise_not,
+                        bitwise_or,
+                        bitwise_xor,
                         ceil,
                         clamp,
                         clip,
@@ -159,9 +198,44 @@ from .methods.reductions import (
                         topk,
                         var,
 )
+from .methods.toplevel import (
+                        add,
+                        addcdiv,
+                        addcmul,
+                        allclose,
+                        argmax,
+                        argmin,
+                        clone,
+                        div,
+                        divide,
+                        equal,
+                        flatten,
+                        is_floating_point,
+                        is_nonzero,
+                        is_tensor,
+                        log_softmax,
+                        mean,
+                        mul,
+                        multiply,
+                        neg,
+                        negative,
+                        numel,
+                        permute,
+                        relu,
+                        reshape,
+                        softmax,
+                        std_mean,
+                        sub,
+                        subtract,
+                        t,
+                        transpose,
+                        true_divide,
+                        unflatten,
+                        var_mean,
+)
 from .random import manual_seed
 from .serialization import CheckpointError, load, save
-from .tensor_class import Tensor, concatenate, stack, where
+from .tensor_class import Size, Tensor, cat, concat, concatenate, stack, where
 
 __version__ = "0.1.0"
 ALLOCATOR_TUNED = tune_allocator()
@@ -192,3 +266,19 @@ __all__ += [  # elementwise maths, comparisons, logical ops (methods/pointwise.p
     "logical_xor", "lt", "maximum", "minimum", "nan_to_num", "ne", "not_equal", "reciprocal", "remainder", "round",
     "rsqrt", "sgn", "sigmoid", "sign", "sin", "sinh", "sqrt", "square", "tan", "tanh", "trunc",
 ]
+__all__ += [  # PyTorch's spellings: factories from data, dtypes, devices, grad modes, top-level Tensor math
+    "Size", "accelerator", "add", "addcdiv", "addcmul", "allclose", "argmax", "argmin", "as_tensor", "backends",
+    "bitwise_and", "bitwise_not", "bitwise_or", "bitwise_xor", "cat", "clone", "concat", "cuda", "device", "div",
+    "divide", "double", "dtypes", "equal", "finfo", "flatten", "float16", "float32", "float64", "from_numpy",
+    "get_default_dtype", "half", "iinfo", "index_fill", "inference_mode", "int8", "int16", "int32", "int64",
+    "is_floating_point", "is_inference_mode_enabled", "is_nonzero", "is_tensor", "log_softmax", "long", "mean", "mul",
+    "multiply", "neg", "negative", "numel", "permute", "relu", "reshape", "set_default_dtype", "set_grad_enabled",
+    "short", "softmax", "std_mean", "sub", "subtract", "t", "tensor", "transpose", "true_divide", "uint8",
+    "unflatten", "var_mean",
+]
+# PyTorch's names that shadow Python's builtins: tg.sum(x), tg.bool... (left out of __all__, so `import *` keeps them)
+bool, float, int = dtypes.bool, dtypes.float, dtypes.int
+sum, max, min, all, any, pow = _top.sum, _top.max, _top.min, _top.all, _top.any, _top.pow
+
+# the subpackages, so `import tinygrad_cnn as tg` gives tg.nn, tg.optim, tg.data, tg.utils, tg.viz (as torch does)
+from . import data, nn, optim, utils, viz  # noqa: E402, F401

@@ -41,6 +41,7 @@ class _GradMode(threading.local):
     enabled = True
     anomaly = False
     scope: tuple = ()  # the nn.Module calls currently running, outermost first (read by viz)
+    inference = 0  # how many inference_mode() blocks are open
 
 
 _mode = _GradMode()
@@ -66,18 +67,80 @@ class _SetGradMode(contextlib.ContextDecorator):
         _mode.enabled = self._previous.pop()
 
 
-class no_grad(_SetGradMode):
-    """``with no_grad():`` (or ``@no_grad()``): operations inside record nothing and save nothing."""
+class _BareDecorator(_SetGradMode):
+    """A grad-mode context that also decorates bare, as PyTorch 2's: ``@no_grad`` as well as ``@no_grad()``."""
 
-    def __init__(self) -> None:
+    def __new__(cls, orig_func: Callable | None = None, *args: Any, **kwargs: Any) -> Any:
+        if orig_func is not None and callable(orig_func) and not args and not kwargs:
+            return cls()(orig_func)  # used as @no_grad without parentheses
+        return super().__new__(cls)
+
+
+class no_grad(_BareDecorator):
+    """``with no_grad():`` (or ``@no_grad()`` / ``@no_grad``): operations inside record nothing and save nothing."""
+
+    def __init__(self, orig_func: Callable | None = None) -> None:
         super().__init__(False)
 
 
-class enable_grad(_SetGradMode):
+class enable_grad(_BareDecorator):
     """``with enable_grad():`` (or ``@enable_grad()``): turn recording back on inside ``no_grad``."""
 
-    def __init__(self) -> None:
+    def __init__(self, orig_func: Callable | None = None) -> None:
         super().__init__(True)
+
+
+class inference_mode(_BareDecorator):
+    """``with inference_mode():`` (or ``@inference_mode()``; ``inference_mode(False)`` changes nothing): PyTorch's
+    faster no_grad. Here it is exactly ``no_grad``: nothing is recorded or saved; results are ordinary tensors
+    (PyTorch's "inference tensors" also refuse later use in autograd; these do not)."""
+
+    def __init__(self, mode: Any = True) -> None:
+        if callable(mode):  # @inference_mode: __new__ decorated it already
+            mode = True
+        if not isinstance(mode, bool):
+            raise TypeError(f"inference_mode: mode must be True or False, got {mode!r}")
+        self.mode, self._entered = mode, []
+        super().__init__(False)
+
+    def __enter__(self) -> None:
+        self._previous.append(_mode.enabled)
+        if self.mode:
+            _mode.enabled = False
+            _mode.inference += 1
+        self._entered.append(self.mode)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._entered.pop():
+            _mode.inference -= 1
+        _mode.enabled = self._previous.pop()
+
+
+def is_inference_mode_enabled() -> bool:
+    """True inside ``inference_mode()``."""
+    return _mode.inference > 0
+
+
+class set_grad_enabled(contextlib.ContextDecorator):
+    """PyTorch's ``set_grad_enabled(mode)``: as a call, grad mode is set at once (``set_grad_enabled(False)``
+    turns recording off until told otherwise); as ``with set_grad_enabled(mode):`` the previous mode comes back on
+    exit; as a decorator, each call of the function runs in ``mode``."""
+
+    def __init__(self, mode: bool) -> None:
+        if not isinstance(mode, bool):
+            raise TypeError(f"set_grad_enabled: mode must be True or False, got {mode!r} ({type(mode).__name__})")
+        self.mode, self.previous = mode, _mode.enabled
+        _mode.enabled = mode
+
+    def __call__(self, func: Callable) -> Callable:
+        _mode.enabled = self.previous  # decorating sets nothing now: each call does
+        return _SetGradMode(self.mode)(func)
+
+    def __enter__(self) -> None:
+        _mode.enabled = self.mode
+
+    def __exit__(self, *exc: object) -> None:
+        _mode.enabled = self.previous
 
 
 class detect_anomaly(contextlib.ContextDecorator):

@@ -31,6 +31,9 @@ from .training import evaluate, train_epoch
 PROG = "tinygrad-cnn"
 CHECKPOINT = "checkpoint.npz"
 DEFAULTS = {"epochs": 30, "batch_size": 32, "lr": 0.005, "optimizer": "adam", "seed": 0}
+#: the default --label-smoothing: the ResNet's one-epoch MNIST accuracy gains ~0.2 points from 0.1 (PyTorch, 3 seeds:
+#: 99.11 +- 0.05% without, 99.24 +- 0.05% with); the small CNNs are left with plain cross-entropy
+LABEL_SMOOTHING = {"resnet8": 0.1}
 #: the default --shift: augment the small digits set, not MNIST (60,000 images are variety enough)
 SHIFT = {"digits": 2, "mnist": 0}
 
@@ -141,25 +144,29 @@ def cmd_train(args: argparse.Namespace) -> int:
         args.shift = SHIFT[args.dataset]
     if args.shift:  # augmentation of the training images only
         train_set.transform = random_shift(args.shift, seed=args.seed)
+    if args.label_smoothing is None:
+        args.label_smoothing = LABEL_SMOOTHING.get(args.model, 0.0)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     model = create_model(args.model)
     optimizer = make_optimizer(args.optimizer, list(model.parameters()), args.lr)
-    schedule = CosineAnnealingLR(optimizer, T_max=args.epochs)  # anneal to 0 over the run: a steadier final epoch
     train_loader = DataLoader(train_set, args.batch_size, shuffle=True, seed=args.seed)
+    # anneal to 0 over the run, stepped per batch (so a one-epoch run anneals too): a steadier final epoch
+    schedule = CosineAnnealingLR(optimizer, T_max=args.epochs * len(train_loader))
     test_loader = DataLoader(test_set, 500)
     print(f"training {args.model} on {args.dataset}: {len(train_set)} train / {len(test_set)} test images, "
-          f"{args.epochs} epochs, {args.optimizer} lr={args.lr}, batch {args.batch_size}, shift {args.shift}px")
+          f"{args.epochs} epochs, {args.optimizer} lr={args.lr}, batch {args.batch_size}, shift {args.shift}px, "
+          f"label smoothing {args.label_smoothing}")
     history: list[dict] = []
     start = time.perf_counter()
     for epoch in range(1, args.epochs + 1):
         with tqdm(total=len(train_set), desc=f"epoch {epoch}/{args.epochs}", unit="img", leave=False,
                   disable=args.quiet, dynamic_ncols=True) as bar:
             def on_batch(loss: float, n: int, bar=bar) -> None:
+                schedule.step()  # after the batch's optimizer.step()
                 bar.update(n)
                 bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
-            stats = train_epoch(model, train_loader, optimizer, on_batch)
-        schedule.step()
+            stats = train_epoch(model, train_loader, optimizer, on_batch, label_smoothing=args.label_smoothing)
         result = evaluate(model, test_loader)
         history.append({"epoch": epoch, "train_loss": stats.loss, "test_loss": result.loss,
                         "test_accuracy": result.accuracy, "seconds": stats.seconds})
@@ -169,7 +176,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     total = time.perf_counter() - start
     meta = {"model": args.model, "dataset": args.dataset, "epochs": args.epochs, "seed": args.seed,
             "optimizer": args.optimizer, "lr": args.lr, "batch_size": args.batch_size,
-            "shift": args.shift, "test_accuracy": history[-1]["test_accuracy"],
+            "shift": args.shift, "label_smoothing": args.label_smoothing, "test_accuracy": history[-1]["test_accuracy"],
             "data_dir": str(Path(args.data_dir).resolve()) if args.data_dir else None}
     checkpoint = out / CHECKPOINT
     serialization.save({"model_state": model.state_dict(), "optimizer_state": optimizer.state_dict(),
@@ -250,6 +257,16 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
+def _probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text}")
+    return value
+
+
 def _positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -281,6 +298,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--shift", type=_non_negative_int, metavar="PIXELS",
                        help="augment: move each training image by up to this many pixels, a new random offset "
                        "per image and epoch (default: 2 on digits, 0 on mnist)")
+    train.add_argument("--label-smoothing", type=_probability, metavar="EPS",
+                       help="cross-entropy against (1 - EPS) one-hot + EPS / classes (default: 0.1 for resnet8, "
+                       "0 for the others)")
     train.add_argument("--seed", type=int, default=DEFAULTS["seed"],
                        help="seeds initialisation, shuffling and shifts (default: %(default)s)")
     train.add_argument("--out", default="runs/latest", help="output folder (default: runs/latest)")

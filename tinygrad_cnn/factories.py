@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
 
 from ._checks import UNSET, allocate, as_bool, as_dtype, as_int, as_real, as_shape, is_int, spelling
+from .device import check_device
+from .dtypes import get_default_dtype
 from .random import generator
 from .tensor_class import Tensor
 
@@ -18,7 +21,7 @@ def _shape(op: str, shape: tuple, dtype: np.dtype) -> tuple[int, ...]:
 
 
 def _dtype(op: str, dtype: Any, kinds: str = "biuf") -> np.dtype:
-    return as_dtype(op, np.float32 if dtype is None else dtype, kinds)
+    return as_dtype(op, get_default_dtype() if dtype is None else dtype, kinds)
 
 
 def _like(op: str, t: Any, dtype: Any, kinds: str = "biuf") -> tuple[tuple[int, ...], np.dtype]:
@@ -32,7 +35,7 @@ def _tensor(op: str, array: np.ndarray, requires_grad: Any) -> Tensor:
     if as_bool(op, "requires_grad", requires_grad) and array.dtype.kind != "f":
         raise TypeError(f"{op}: only floating-point tensors can require grad, the result is {array.dtype}; pass a "
                         "float dtype (e.g. dtype=np.float32)")
-    return Tensor(array, requires_grad=requires_grad)
+    return Tensor(array, requires_grad=requires_grad, dtype=array.dtype)
 
 
 def _fill_dtype(op: str, fill_value: Any, dtype: Any) -> np.dtype:
@@ -41,7 +44,7 @@ def _fill_dtype(op: str, fill_value: Any, dtype: Any) -> np.dtype:
         return _dtype(op, dtype)
     if isinstance(fill_value, (bool, np.bool_)):
         return np.dtype(np.bool_)
-    return np.dtype(np.int64 if is_int(fill_value) else np.float32)
+    return np.dtype(np.int64) if is_int(fill_value) else get_default_dtype()
 
 
 def _size(op: str, size: Any) -> tuple[int, ...]:
@@ -63,33 +66,107 @@ def _full(op: str, shape: Any, fill_value: Any, dtype: np.dtype, requires_grad: 
     return _tensor(op, out, requires_grad)
 
 
-def zeros(*shape: int, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+# ---- from data (PyTorch's torch.tensor, torch.as_tensor, torch.from_numpy) ------------------------------------
+def _infer(op: str, data: Any) -> np.ndarray:
+    """``data`` (not a Tensor) as an array with PyTorch's dtype inference: NumPy arrays and scalars keep their dtype,
+    Python floats take the default dtype, Python ints int64, bools bool. Not copied when already an array."""
+    if isinstance(data, (np.ndarray, np.generic)):
+        array = np.asarray(data)
+    else:
+        try:
+            array = np.asarray(data)
+        except (ValueError, TypeError) as err:  # ragged nesting, or items NumPy cannot hold
+            raise TypeError(f"{op}: cannot make a tensor from {type(data).__name__}: {err}") from None
+        if array.dtype == np.float64:
+            array = array.astype(get_default_dtype(), copy=False)
+    if array.dtype.kind not in "biuf":
+        hint = " (a Python int too large for int64?)" if array.dtype.kind == "O" else ""
+        raise TypeError(f"{op}: data of dtype {array.dtype} is not supported{hint}; pass bool, int or float data")
+    return array
+
+
+def _from_data(op: str, data: Any, dtype: Any, copy: bool) -> np.ndarray:
+    target = None if dtype is None else as_dtype(op, dtype)
+    array = data.data if isinstance(data, Tensor) else _infer(op, data)
+    if target is not None and array.dtype != target:
+        try:
+            return array.astype(target)
+        except (OverflowError, ValueError) as err:
+            raise ValueError(f"{op}: the data does not fit in {target}: {err}") from None
+    return array.copy() if copy else array
+
+
+def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
+           pin_memory: bool = False) -> Tensor:
+    """A new leaf tensor holding a copy of ``data`` (PyTorch's ``torch.tensor``): a number, a nested list, a NumPy
+    array or a Tensor. Without ``dtype``, PyTorch's inference: Python floats give the default dtype (float32), ints
+    int64, bools bool; a NumPy array keeps its dtype (float64 stays float64). A Tensor is copied and detached, with
+    PyTorch's warning to prefer ``t.clone().detach()``."""
+    check_device("tensor", device)
+    as_bool("tensor", "pin_memory", pin_memory)
+    if isinstance(data, Tensor):
+        warnings.warn("tensor: to copy construct from a tensor, it is recommended to use sourceTensor.clone()."
+                      "detach() rather than tg.tensor(sourceTensor) (as PyTorch warns)", UserWarning, stacklevel=2)
+    return _tensor("tensor", _from_data("tensor", data, dtype, copy=True), requires_grad)
+
+
+def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
+    """``data`` as a tensor, sharing memory where it can (PyTorch's ``torch.as_tensor``): a Tensor of the asked dtype
+    is returned itself, a NumPy array of the asked dtype is wrapped without copying; anything else is converted as
+    ``tensor`` converts it."""
+    check_device("as_tensor", device)
+    if isinstance(data, Tensor) and (dtype is None or as_dtype("as_tensor", dtype) == data.dtype):
+        return data
+    if isinstance(data, Tensor):
+        return data.to(dtype)
+    return Tensor._make(_from_data("as_tensor", data, dtype, copy=False), None)
+
+
+def from_numpy(ndarray: np.ndarray) -> Tensor:
+    """The NumPy array as a tensor sharing its memory (writes show through both ways), dtype kept (PyTorch's
+    ``torch.from_numpy``); TypeError for anything that is not a NumPy array of bool, integer or float dtype."""
+    if not isinstance(ndarray, np.ndarray):
+        raise TypeError(f"from_numpy: expected np.ndarray (got {type(ndarray).__name__}); for other data use "
+                        "tg.tensor(data)")
+    if ndarray.dtype.kind not in "biuf":
+        raise TypeError(f"from_numpy: can't convert np.ndarray of dtype {ndarray.dtype}; the supported dtypes are "
+                        "bool, the integers and the floats")
+    return Tensor._make(ndarray, None)
+
+
+def zeros(*shape: int, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
+    check_device("zeros", device)
     dtype = _dtype("zeros", dtype)
     return _tensor("zeros", allocate("zeros", np.zeros, _shape("zeros", shape, dtype), dtype), requires_grad)
 
 
-def ones(*shape: int, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def ones(*shape: int, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
+    check_device("ones", device)
     dtype = _dtype("ones", dtype)
     return _tensor("ones", allocate("ones", np.ones, _shape("ones", shape, dtype), dtype), requires_grad)
 
 
-def empty(*shape: int, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def empty(*shape: int, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
     """A tensor whose values are whatever the memory held (as PyTorch's): write it before reading it."""
+    check_device("empty", device)
     dtype = _dtype("empty", dtype)
     return _tensor("empty", allocate("empty", np.empty, _shape("empty", shape, dtype), dtype), requires_grad)
 
 
-def full(shape: tuple[int, ...], fill_value: float, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def full(shape: tuple[int, ...], fill_value: float, dtype: Any = None, requires_grad: bool = False, *,
+         device: Any = None) -> Tensor:
     """Every element ``fill_value``; without dtype, PyTorch's inference: ``full(s, 2)`` is int64, ``full(s, 2.0)``
     float32, ``full(s, True)`` bool."""
+    check_device("full", device)
     return _full("full", shape, fill_value, _fill_dtype("full", fill_value, dtype), requires_grad)
 
 
 def arange(start: float, end: float | None = UNSET, step: float = 1, dtype: Any = None,
-           requires_grad: bool = False, *, stop: float | None = UNSET) -> Tensor:
+           requires_grad: bool = False, *, stop: float | None = UNSET, device: Any = None) -> Tensor:
     """Evenly spaced values ``start + i * step`` in [start, end), PyTorch's rules: ``ceil((end - start) / step)``
     values; integer arguments give int64, any float argument float32, unless dtype says otherwise; a step whose sign
     points away from end is a ValueError (NumPy would return nothing). ``stop=`` is NumPy's spelling of ``end``."""
+    check_device("arange", device)
     end = spelling("arange", ("end", end), ("stop", stop), None)
     args = (start, end, step) if end is not None else (0, start, step)
     for name, value in zip(("start", "end", "step"), args):
@@ -110,7 +187,7 @@ def arange(start: float, end: float | None = UNSET, step: float = 1, dtype: Any 
             as_shape("arange", (n,))
             values = float(start) + np.arange(n, dtype=np.float64) * float(step)
             if dtype is None:
-                dtype = np.float32  # Python floats give float32, as everywhere else
+                dtype = get_default_dtype()  # Python floats give the default dtype (float32), as everywhere else
     except (ValueError, OverflowError, MemoryError) as err:  # too many values: the size is implicit in the args
         raise ValueError(f"arange: cannot make the range {args} (start, end, step): {err}") from None
     if dtype is not None:
@@ -118,16 +195,19 @@ def arange(start: float, end: float | None = UNSET, step: float = 1, dtype: Any 
     return _tensor("arange", values, requires_grad)
 
 
-def linspace(start: float, end: float, steps: int, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def linspace(start: float, end: float, steps: int, dtype: Any = None, requires_grad: bool = False, *,
+             device: Any = None) -> Tensor:
     """``steps`` evenly spaced values from start to end inclusive, computed as PyTorch does (from start for the first
     half, from end for the second, so both ends are exact); float32 unless dtype says otherwise (an integer dtype
     truncates)."""
+    check_device("linspace", device)
     return _tensor("linspace", _linspace("linspace", start, end, steps, dtype), requires_grad)
 
 
 def logspace(start: float, end: float, steps: int, base: float = 10.0, dtype: Any = None,
-             requires_grad: bool = False) -> Tensor:
+             requires_grad: bool = False, *, device: Any = None) -> Tensor:
     """base ** linspace(start, end, steps)."""
+    check_device("logspace", device)
     return _tensor("logspace", _linspace("logspace", start, end, steps, dtype, base, log=True), requires_grad)
 
 
@@ -150,8 +230,10 @@ def _linspace(op: str, start: Any, end: Any, steps: Any, dtype: Any, base: Any =
     return values.astype(dtype)
 
 
-def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False, *,
+        device: Any = None) -> Tensor:
     """The (n, m) matrix with ones on the diagonal (m = n when not given)."""
+    check_device("eye", device)
     dtype = _dtype("eye", dtype)
     n = as_int("eye", "n", n, low=0)
     m = n if m is None else as_int("eye", "m", m, low=0)
@@ -170,69 +252,81 @@ def _triangle_indices(op: str, row: Any, col: Any, offset: Any, dtype: Any, pick
     return Tensor(np.stack([rows, cols]).astype(dtype))
 
 
-def tril_indices(row: int, col: int, offset: int = 0, dtype: Any = None) -> Tensor:
+def tril_indices(row: int, col: int, offset: int = 0, dtype: Any = None, *, device: Any = None) -> Tensor:
     """The (2, N) coordinates (row-major) of the lower triangle of a (row, col) matrix: the elements on or below the
     diagonal ``offset`` (positive: above the main diagonal, negative: below)."""
+    check_device("tril_indices", device)
     return _triangle_indices("tril_indices", row, col, offset, dtype, np.tril_indices)
 
 
-def triu_indices(row: int, col: int, offset: int = 0, dtype: Any = None) -> Tensor:
+def triu_indices(row: int, col: int, offset: int = 0, dtype: Any = None, *, device: Any = None) -> Tensor:
     """The (2, N) coordinates (row-major) of the upper triangle of a (row, col) matrix, on or above diagonal
     ``offset``."""
+    check_device("triu_indices", device)
     return _triangle_indices("triu_indices", row, col, offset, dtype, np.triu_indices)
 
 
-def rand(*shape: int, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def rand(*shape: int, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
     """Uniform on [0, 1)."""
+    check_device("rand", device)
     dtype = _dtype("rand", dtype, "f")
     shape = _shape("rand", shape, np.dtype(np.float64))
     return _tensor("rand", allocate("rand", lambda s, d: generator().random(s, dtype=np.float64).astype(d), shape,
                                     dtype), requires_grad)
 
 
-def randn(*shape: int, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def randn(*shape: int, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
     """Standard normal."""
+    check_device("randn", device)
     dtype = _dtype("randn", dtype, "f")
     shape = _shape("randn", shape, np.dtype(np.float64))
     return _tensor("randn", allocate("randn", lambda s, d: generator().standard_normal(s).astype(d), shape, dtype),
                    requires_grad)
 
 
-def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, *, device: Any = None) -> Tensor:
+    check_device("zeros_like", device)
     shape, dtype = _like("zeros_like", t, dtype)
     return zeros(shape, dtype=dtype, requires_grad=requires_grad)
 
 
-def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, *, device: Any = None) -> Tensor:
+    check_device("ones_like", device)
     shape, dtype = _like("ones_like", t, dtype)
     return ones(shape, dtype=dtype, requires_grad=requires_grad)
 
 
-def full_like(t: Tensor, fill_value: float, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def full_like(t: Tensor, fill_value: float, dtype: Any = None, requires_grad: bool = False, *,
+              device: Any = None) -> Tensor:
+    check_device("full_like", device)
     shape, dtype = _like("full_like", t, dtype)
     return _full("full_like", shape, fill_value, dtype, requires_grad)
 
 
-def rand_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def rand_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, *, device: Any = None) -> Tensor:
+    check_device("rand_like", device)
     shape, dtype = _like("rand_like", t, dtype, "f")
     return rand(shape, dtype=dtype, requires_grad=requires_grad)
 
 
-def randn_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def randn_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, *, device: Any = None) -> Tensor:
+    check_device("randn_like", device)
     shape, dtype = _like("randn_like", t, dtype, "f")
     return randn(shape, dtype=dtype, requires_grad=requires_grad)
 
 
-def empty_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def empty_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, *, device: Any = None) -> Tensor:
+    check_device("empty_like", device)
     shape, dtype = _like("empty_like", t, dtype)
     return empty(shape, dtype=dtype, requires_grad=requires_grad)
 
 
 # ---- random draws (every one from ``generator()``, so ``manual_seed`` makes them reproducible) ---------------------
 def randint(low: int = 0, high: int | None = None, size: tuple[int, ...] | None = None, dtype: Any = None,
-            requires_grad: bool = False) -> Tensor:
+            requires_grad: bool = False, *, device: Any = None) -> Tensor:
     """Integers drawn uniformly from [low, high): ``randint(high, size)`` or ``randint(low, high, size)``, as
     PyTorch; int64 unless dtype says otherwise (a float dtype holds the integers as floats)."""
+    check_device("randint", device)
     if size is None and isinstance(high, (tuple, list)):  # randint(high, size)
         low, high, size = 0, low, high
     elif high is None:  # randint(high, size=...)
@@ -253,8 +347,9 @@ def randint(low: int = 0, high: int | None = None, size: tuple[int, ...] | None 
     return _tensor("randint", values.astype(dtype, copy=False), requires_grad)
 
 
-def randperm(n: int, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def randperm(n: int, dtype: Any = None, requires_grad: bool = False, *, device: Any = None) -> Tensor:
     """A random permutation of 0 .. n-1; int64 unless dtype says otherwise."""
+    check_device("randperm", device)
     n = as_int("randperm", "n", n, low=0)
     dtype = as_dtype("randperm", np.int64 if dtype is None else dtype, "iuf")
     if dtype.kind in "iu" and n - 1 > np.iinfo(dtype).max:
@@ -271,10 +366,11 @@ def _float_tensor(op: str, name: str, t: Any) -> np.ndarray:
 
 
 def normal(mean: Any = 0.0, std: Any = 1.0, size: tuple[int, ...] | None = None, dtype: Any = None,
-           requires_grad: bool = False) -> Tensor:
+           requires_grad: bool = False, *, device: Any = None) -> Tensor:
     """Normal draws, PyTorch's forms: ``normal(mean, std, size)`` with numbers, or with a tensor mean and/or std
     (the result has their broadcast shape and dtype). std must be >= 0. Like PyTorch's, the draws carry no gradient
     back to mean and std (use ``mean + std * randn(...)`` to differentiate through them)."""
+    check_device("normal", device)
     tensors = [isinstance(v, Tensor) for v in (mean, std)]
     if any(tensors):
         if size is not None:

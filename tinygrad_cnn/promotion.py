@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from . import dtypes
 from ._checks import as_tensor_of
 from .ops.elementwise import Cast
 from .tensor_core import TensorCore
@@ -39,7 +40,7 @@ def promote(op: str, a: Any, b: Any, to_float: bool = False, cls: type | None = 
     tensor meeting a float one becomes that float type; float32 with float64 gives float64, unless one is 0-d, or
     ``strict_floats`` makes it a TypeError). Non-tensor operands
     become tensors of the class of the tensor operand (``cls`` when neither is a tensor); ``to_float`` makes an
-    integer result float32 (true division)."""
+    integer result float (true division); an integer tensor meeting a float becomes the default dtype (float32)."""
     try:  # the common cases first, fast: a float tensor with a Python number or a tensor of its dtype
         if type(b) in (float, int) and isinstance(a, TensorCore) and a.data.dtype.kind == "f":
             return a, a._make(np.asarray(b, dtype=a.data.dtype), None)
@@ -61,7 +62,7 @@ def promote(op: str, a: Any, b: Any, to_float: bool = False, cls: type | None = 
         if da.kind == "f" or db.kind == "f":
             target = _result_float(op, a, b, strict_floats)
         else:
-            target = np.dtype(np.float32) if to_float else np.result_type(da, db)
+            target = dtypes.get_default_dtype() if to_float else np.result_type(da, db)
         return _cast(a, target), _cast(b, target)
     tensor, other = (a, b) if ta else (b, a)
     if not isinstance(tensor, TensorCore):
@@ -71,7 +72,9 @@ def promote(op: str, a: Any, b: Any, to_float: bool = False, cls: type | None = 
         if kind == "f":
             target = tensor.dtype
         elif isinstance(other, (float, np.floating)) or to_float:
-            target = np.dtype(np.float32)
+            target = dtypes.get_default_dtype()
+        elif kind == "b" and isinstance(other, (bool, np.bool_)):
+            target = tensor.dtype  # bool tensor with a bool stays bool (PyTorch)
         else:
             target = tensor.dtype if kind in "iu" else np.dtype(np.int64)  # int8 tensor + 1 stays int8 (PyTorch)
             if isinstance(other, np.integer):

@@ -12,8 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from . import _checks, autograd
+from . import _checks, autograd, dtypes
 from . import promotion as _promotion
+from .device import check_device, is_device
 from .errors import ShapeError
 from .inplace import InPlaceMethods
 from .methods.indexing import IndexingMethods
@@ -24,9 +25,10 @@ from .ops import elementwise as _ew
 from .ops import linalg as _la
 from .ops import movement as _mv
 from .ops import softmax as _sm
-from .tensor_core import Scalar, TensorCore
+from .tensor_core import Scalar, Size, TensorCore
 
-__all__ = ["Scalar", "Tensor", "as_tensor", "as_tensors", "concatenate", "grad", "promote", "stack", "where"]
+__all__ = ["Scalar", "Size", "Tensor", "as_tensor", "as_tensors", "cat", "concat", "concatenate", "grad", "promote",
+           "stack", "where"]
 grad = autograd.grad
 
 
@@ -42,6 +44,12 @@ class Tensor(TensorCore, InPlaceMethods, PointwiseMethods, ReductionMethods, Ind
     __hash__ = TensorCore.__hash__  # identity, as before: defining __eq__ below would otherwise unset it
 
     T = property(lambda self: self.permute(tuple(range(self.ndim - 1, -1, -1))), doc="All axes reversed.")
+    mT = property(lambda self: self._matrix_transpose(), doc="The last two axes swapped (a batch of matrices).")  # noqa: N815
+
+    def _matrix_transpose(self) -> Tensor:
+        if self.ndim < 2:
+            raise ShapeError(f"mT: needs at least 2 dimensions, got shape {self.shape}")
+        return self.transpose(-2, -1)
 
     def __iter__(self):
         return (self[i] for i in range(len(self)))
@@ -51,11 +59,98 @@ class Tensor(TensorCore, InPlaceMethods, PointwiseMethods, ReductionMethods, Ind
         """A copy in another dtype; differentiable between float dtypes."""
         return _ew.Cast.apply(self, dtype=_checks.as_dtype("astype", dtype))
 
-    def float(self) -> Tensor:
-        return self if self.dtype == np.float32 else self.astype(np.float32)
+    def _cast(self, dtype: np.dtype) -> Tensor:
+        return self if self.dtype == dtype else _ew.Cast.apply(self, dtype=dtype)
 
-    def double(self) -> Tensor:
-        return self if self.dtype == np.float64 else self.astype(np.float64)
+    def float(self) -> Tensor:
+        """float32 (the tensor itself if it already is); ``.double()`` float64, ``.half()`` float16, ``.long()``
+        int64, ``.int()`` int32, ``.short()`` int16, ``.char()`` int8, ``.byte()`` uint8, ``.bool()`` bool."""
+        return self._cast(dtypes.float32)
+
+    def double(self) -> Tensor: return self._cast(dtypes.float64)
+    def half(self) -> Tensor: return self._cast(dtypes.float16)
+    def long(self) -> Tensor: return self._cast(dtypes.int64)
+    def int(self) -> Tensor: return self._cast(dtypes.int32)
+    def short(self) -> Tensor: return self._cast(dtypes.int16)
+    def char(self) -> Tensor: return self._cast(dtypes.int8)
+    def byte(self) -> Tensor: return self._cast(dtypes.uint8)
+    def bool(self) -> Tensor: return self._cast(dtypes.bool)
+
+    def to(self, *args: Any, dtype: Any = None, device: Any = None, copy: bool = False, non_blocking: bool = False,
+           memory_format: Any = None) -> Tensor:
+        """PyTorch's ``to``: ``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)`` (other's dtype), or
+        by keyword. The tensor itself when nothing changes (``copy=True`` forces a copy); a dtype change is a
+        differentiable cast. The only device is the CPU ("cpu"); any other is a RuntimeError."""
+        flags = []
+        for a in args:
+            if isinstance(a, TensorCore):
+                dtype = a.dtype if dtype is None else dtype
+            elif isinstance(a, (bool, np.bool_)):
+                flags.append(a)
+            elif is_device(a) or (_checks.is_int(a) and not isinstance(a, np.integer)) or (
+                    isinstance(a, str) and ":" in a):
+                check_device("to", a)
+            else:
+                if dtype is not None:
+                    raise TypeError(f"to: got two dtypes ({dtype!r} and {a!r}); pass one")
+                dtype = a
+        if len(flags) > 2:
+            raise TypeError(f"to: too many positional arguments {args!r}; expected (device, dtype, non_blocking, "
+                            "copy)")
+        if len(flags) == 2:
+            copy = flags[1]
+        check_device("to", device)
+        copy = _checks.as_bool("to", "copy", copy)
+        out = self if dtype is None else self._cast(_checks.as_dtype("to", dtype))
+        return out.clone() if copy and out is self else out
+
+    def type(self, dtype: Any = None, non_blocking: bool = False) -> Any:
+        """Without an argument, the type's name (``'tinygrad_cnn.FloatTensor'``, as PyTorch's
+        ``'torch.FloatTensor'``); with a dtype (or such a name), ``to(dtype)``."""
+        if dtype is None:
+            return f"tinygrad_cnn.{dtypes.name(self.dtype)}Tensor"
+        if isinstance(dtype, str) and dtype.endswith("Tensor"):
+            wanted = dtype.rpartition(".")[2][:-len("Tensor")]
+            match = [d for d, n in dtypes.NAMES.items() if n == wanted]
+            if not match:
+                raise TypeError(f"type: unknown tensor type {dtype!r}; pass a dtype such as tg.float32")
+            dtype = match[0]
+        return self._cast(_checks.as_dtype("type", dtype))
+
+    def type_as(self, other: Tensor) -> Tensor:
+        """This tensor in ``other``'s dtype."""
+        return self._cast(_tensor_arg("type_as", "other", other).dtype)
+
+    # ---- new tensors like this one (its dtype unless told otherwise) ---------------------------------------
+    def _new(self, op: str, make: Any, size: tuple, dtype: Any, device: Any, requires_grad: Any) -> Tensor:
+        check_device(op, device)
+        d = self.dtype if dtype is None else _checks.as_dtype(op, dtype)
+        shape = _checks.as_shape(op, size, d.itemsize)
+        return type(self)(_checks.allocate(op, make, shape, d), requires_grad=requires_grad)
+
+    def new_zeros(self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+        """zeros of shape ``size`` in this tensor's dtype (or ``dtype``)."""
+        return self._new("new_zeros", np.zeros, size, dtype, device, requires_grad)
+
+    def new_ones(self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+        return self._new("new_ones", np.ones, size, dtype, device, requires_grad)
+
+    def new_empty(self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+        return self._new("new_empty", np.empty, size, dtype, device, requires_grad)
+
+    def new_full(self, size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
+                 requires_grad: bool = False) -> Tensor:
+        if not isinstance(fill_value, (bool, np.bool_)):
+            _checks.as_real("new_full", "fill_value", fill_value)
+        size = (size,) if _checks.is_int(size) else tuple(size)
+        return self._new("new_full", lambda s, d: np.full(s, fill_value, d), size, dtype, device, requires_grad)
+
+    def new_tensor(self, data: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+        """A copy of ``data`` (numbers, lists, arrays, tensors) in this tensor's dtype (or ``dtype``)."""
+        check_device("new_tensor", device)
+        d = self.dtype if dtype is None else _checks.as_dtype("new_tensor", dtype)
+        data = data.data if isinstance(data, TensorCore) else data
+        return type(self)(np.array(_checks.as_array("new_tensor", data), dtype=d), requires_grad=requires_grad)
 
     # ---- autograd -----------------------------------------------------------------------------
     def backward(self, gradient: Tensor | np.ndarray | None = None, retain_graph: bool | None = None,
@@ -80,7 +175,50 @@ class Tensor(TensorCore, InPlaceMethods, PointwiseMethods, ReductionMethods, Ind
     def __pos__(self): return self
     def __abs__(self): return self.abs()
 
-    add, sub, mul, div, pow, matmul = __add__, __sub__, __mul__, __truediv__, __pow__, __matmul__
+    mul = multiply = __mul__
+    pow, matmul, true_divide = __pow__, __matmul__, __truediv__
+    neg = negative = __neg__
+
+    def add(self, other: Any, *, alpha: Any = 1) -> Tensor:
+        """self + alpha * other (PyTorch's ``add``)."""
+        return self + (other if alpha == 1 else _scaled("add", other, alpha))
+
+    def sub(self, other: Any, *, alpha: Any = 1) -> Tensor:
+        """self - alpha * other."""
+        return self - (other if alpha == 1 else _scaled("sub", other, alpha))
+
+    subtract = sub
+
+    def div(self, other: Any, *, rounding_mode: str | None = None) -> Tensor:
+        """self / other: true division (integers give the default float dtype), or with ``rounding_mode``
+        'trunc' (towards zero) or 'floor' (towards -inf, as //), which keep integer dtypes."""
+        if rounding_mode is None:
+            return self / other
+        mode = _checks.as_choice("div", "rounding_mode", rounding_mode, ("trunc", "floor"))
+        a, b = promote("div", self, other)
+        if mode == "floor":
+            return a // b
+        if a.dtype.kind == "f":
+            return (a / b).trunc()
+        q = a // b  # integers: floor, one up where the remainder is non-zero and the signs differ
+        fix = (a.data - q.data * b.data != 0) & ((a.data < 0) != (b.data < 0))
+        return a._make(q.data + fix.astype(q.dtype), None)
+
+    divide = div
+
+    def addcmul(self, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
+        """self + value * tensor1 * tensor2."""
+        _checks.as_real("addcmul", "value", value)
+        return self + value * tensor1 * tensor2
+
+    def addcdiv(self, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
+        """self + value * tensor1 / tensor2."""
+        _checks.as_real("addcdiv", "value", value)
+        return self + value * tensor1 / tensor2
+
+    def allclose(self, other: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
+        """Whether |self - other| <= atol + rtol |other| everywhere (a Python bool)."""
+        return bool(self.isclose(other, rtol, atol, equal_nan).all())
 
     # comparisons (< <= > >= == != and eq...ge), abs, clip/clamp, maximum/minimum: methods/pointwise.py
 
@@ -88,6 +226,13 @@ class Tensor(TensorCore, InPlaceMethods, PointwiseMethods, ReductionMethods, Ind
     def log(self) -> Tensor: return _ew.Log.apply(self)
     def sqrt(self) -> Tensor: return _ew.Sqrt.apply(self)
     def relu(self) -> Tensor: return _ew.Relu.apply(self)
+    def t(self) -> Tensor:
+        """The transpose of a 2-D tensor (0-d and 1-D tensors come back as they are), PyTorch's ``t()``."""
+        if self.ndim > 2:
+            raise ShapeError(f"t: expects a tensor with <= 2 dimensions, got shape {self.shape}; use transpose(d0, d1) "
+                             "or .mT for the last two")
+        return self if self.ndim < 2 else self.permute(1, 0)
+
     def sigmoid(self) -> Tensor: return _ew.Sigmoid.apply(self)
     def tanh(self) -> Tensor: return _ew.Tanh.apply(self)
 
@@ -103,7 +248,46 @@ class Tensor(TensorCore, InPlaceMethods, PointwiseMethods, ReductionMethods, Ind
         same = all(type(n) is int for n in shape) and shape == self.shape  # (2.0, 3.0) == (2, 3) but is no shape
         return self if same else _mv.Reshape.apply(self, shape=shape)
 
-    view = reshape
+    def view(self, *shape) -> Tensor:
+        """``reshape`` under PyTorch's name (one size may be -1). Unlike PyTorch it also works where the memory
+        layout needs a copy (PyTorch raises there); ``view(dtype)``, which reinterprets the bytes, is refused."""
+        if len(shape) == 1 and (isinstance(shape[0], (np.dtype, str)) or (isinstance(shape[0], type) and issubclass(
+                shape[0], (np.generic, float, bool)))):
+            raise TypeError(f"view: view(dtype) reinterprets the memory as another dtype, which is not supported; "
+                            f"use .to({shape[0]!r}) to convert the values")
+        return self.reshape(*shape)
+
+    def view_as(self, other: Tensor) -> Tensor:
+        """``view(other.shape)``."""
+        return self.view(_tensor_arg("view_as", "other", other).shape)
+
+    def reshape_as(self, other: Tensor) -> Tensor:
+        """``reshape(other.shape)``."""
+        return self.reshape(_tensor_arg("reshape_as", "other", other).shape)
+
+    def expand_as(self, other: Tensor) -> Tensor:
+        """``expand(other.shape)``."""
+        return self.expand(_tensor_arg("expand_as", "other", other).shape)
+
+    def contiguous(self, memory_format: Any = None) -> Tensor:
+        """The tensor itself if its memory is row-major without gaps, else a differentiable row-major copy."""
+        if self.data.flags.c_contiguous:
+            return self
+        return _mv.Reshape.apply(_mv.Reshape.apply(self, shape=(self.size,)), shape=self.shape)
+
+    def unflatten(self, dim: int, sizes: Sequence[int]) -> Tensor:
+        """Dimension ``dim`` split into ``sizes`` (their product its length; one of them may be -1)."""
+        d = _checks.as_axis("unflatten", dim, self.ndim, "dim")
+        if not isinstance(sizes, (tuple, list)) or not sizes or not all(_checks.is_int(n) for n in sizes):
+            raise TypeError(f"unflatten: sizes must be a non-empty tuple of ints, got {sizes!r}")
+        n, known = self.shape[d], [int(k) for k in sizes if k != -1]
+        if sum(1 for k in sizes if k == -1) > 1 or any(k < 0 for k in known):
+            raise ValueError(f"unflatten: sizes {tuple(sizes)} may hold one -1 and no other negative size")
+        total = int(np.prod(known)) if known else 1
+        if (len(known) == len(sizes) and total != n) or (len(known) < len(sizes) and (total == 0 or n % total)):
+            raise ShapeError(f"unflatten: sizes {tuple(sizes)} do not multiply to {n}, the length of dimension {d} of "
+                             f"shape {self.shape}")
+        return self.reshape(self.shape[:d] + tuple(int(k) for k in sizes) + self.shape[d + 1:])
 
     def permute(self, *axes) -> Tensor:
         axes = tuple(axes[0]) if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
@@ -183,15 +367,20 @@ class Tensor(TensorCore, InPlaceMethods, PointwiseMethods, ReductionMethods, Ind
         return _mv.GetItem.apply(self, index=_mv.normalize_index(index, "getitem"))
 
     # ---- softmax (ops.softmax; convolution and pooling are F.* functions) ----------------------
-    def log_softmax(self, axis: int = -1) -> Tensor:
-        return _sm.log_softmax(self, axis=axis)
+    def log_softmax(self, dim: int = _checks.UNSET, dtype: Any = None, *, axis: int = _checks.UNSET) -> Tensor:
+        """x - logsumexp(x) along ``dim`` (default the last); ``dtype`` casts the input first."""
+        x = self if dtype is None else self._cast(_checks.as_dtype("log_softmax", dtype, "f"))
+        return _sm.log_softmax(x, axis=_checks.spelling("log_softmax", ("dim", dim), ("axis", axis), -1))
 
-    def softmax(self, axis: int = -1) -> Tensor:
-        return _sm.softmax(self, axis=axis)
+    def softmax(self, dim: int = _checks.UNSET, dtype: Any = None, *, axis: int = _checks.UNSET) -> Tensor:
+        """exp(x) / sum(exp(x)) along ``dim`` (default the last); ``dtype`` casts the input first."""
+        x = self if dtype is None else self._cast(_checks.as_dtype("softmax", dtype, "f"))
+        return _sm.softmax(x, axis=_checks.spelling("softmax", ("dim", dim), ("axis", axis), -1))
 
 
-def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
-    """Join tensors of one shape along a new axis."""
+def stack(tensors: Sequence[Tensor], dim: int = _checks.UNSET, *, axis: int = _checks.UNSET) -> Tensor:
+    """Join tensors of one shape along a new dimension ``dim`` (NumPy's ``axis``), 0 by default."""
+    axis = _checks.spelling("stack", ("dim", dim), ("axis", axis), 0)
     tensors = as_tensors("stack", tensors)
     shapes = {t.shape for t in tensors}
     if len(shapes) > 1:
@@ -200,10 +389,15 @@ def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     return concatenate([t.unsqueeze(axis) for t in tensors], axis=axis)
 
 
-def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
-    """Join tensors along an existing axis."""
+def concatenate(tensors: Sequence[Tensor], dim: int = _checks.UNSET, *, axis: int = _checks.UNSET) -> Tensor:
+    """Join tensors along an existing dimension ``dim`` (NumPy's ``axis``), 0 by default; ``tg.cat`` and
+    ``tg.concat`` are PyTorch's names."""
+    axis = _checks.spelling("concatenate", ("dim", dim), ("axis", axis), 0)
     tensors = as_tensors("concatenate", tensors)
     return _mv.Concatenate.apply(*tensors, axis=axis)
+
+
+cat = concat = concatenate
 
 
 def where(cond: Any, a: Tensor | float = _checks.UNSET, b: Tensor | float = _checks.UNSET) -> Any:
@@ -240,3 +434,16 @@ def as_tensors(op: str, values: Any) -> list[Tensor]:
     if len(dtypes) > 1:
         raise TypeError(f"{op}: inputs have dtypes {sorted(map(str, dtypes))}; convert them to one dtype")
     return tensors
+
+
+def _tensor_arg(op: str, name: str, value: Any) -> Tensor:
+    if not isinstance(value, TensorCore):
+        raise TypeError(f"{op}: {name} must be a Tensor, got {type(value).__name__}")
+    return value
+
+
+def _scaled(op: str, other: Any, alpha: Any) -> Any:
+    """alpha * other (alpha a number; other a tensor, array or number) for ``add``/``sub``."""
+    if isinstance(alpha, (bool, np.bool_)) or not isinstance(alpha, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{op}: alpha must be a number, got {alpha!r} ({type(alpha).__name__})")
+    return other * alpha if isinstance(other, TensorCore) else as_tensor(op, "other", other) * alpha

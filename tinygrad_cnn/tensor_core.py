@@ -15,9 +15,47 @@ from typing import Any
 
 import numpy as np
 
-from . import _checks
+from . import _checks, dtypes
+from .device import CPU, CPU_ONLY
 
 Scalar = int | float | bool
+
+
+class Size(tuple):
+    """A shape, as ``x.size()`` returns it (PyTorch's ``torch.Size``): a tuple of ints with ``numel()``."""
+
+    __slots__ = ()
+
+    def numel(self) -> int:
+        """The number of elements of a tensor of this shape."""
+        return int(np.prod(self, dtype=np.int64)) if self else 1
+
+    def __repr__(self) -> str:
+        return f"Size({list(self)})"
+
+
+class ElementCount(int):
+    """``x.size``: the number of elements (NumPy's ``ndarray.size``), and, called, PyTorch's ``x.size()`` (the shape,
+    a ``Size``) or ``x.size(dim)`` (one dimension's length). An int in every other respect."""
+
+    def __new__(cls, count: int, shape: tuple[int, ...]) -> ElementCount:
+        out = super().__new__(cls, count)
+        out.shape = shape
+        return out
+
+    def __call__(self, dim: int | None = None) -> Any:
+        if dim is None:
+            return Size(self.shape)
+        return self.shape[_checks.as_axis("size", dim, len(self.shape), "dim")] if self.shape else \
+            _scalar_size(dim)
+
+    def __reduce__(self) -> Any:  # pickles (and copies) as the plain int it is
+        return int, (int(self),)
+
+
+def _scalar_size(dim: Any) -> int:
+    _checks.as_axis("size", dim, 0, "dim")
+    raise IndexError(f"size: a 0-d tensor has no dimension {dim}; its shape is ()")
 
 
 class TensorCore:
@@ -32,6 +70,9 @@ class TensorCore:
     __array_ufunc__ = None  # NumPy defers ``ndarray <op> Tensor`` to our reflected operators
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
+        if dtype is None and dtypes.get_default_dtype() != np.float32 and not isinstance(
+                data, (np.ndarray, np.generic, TensorCore)) and np.asarray(data).dtype.kind == "f":
+            dtype = dtypes.get_default_dtype()  # Python floats take the default dtype, as in PyTorch
         self.data = _checks.as_array("Tensor", data.data if isinstance(data, TensorCore) else data,
                                      None if dtype is None else _checks.as_dtype("Tensor", dtype))
         self._ctx: Any = None  # the autograd.Function node that made this tensor, or None for a leaf
@@ -64,7 +105,12 @@ class TensorCore:
     shape = property(lambda self: self.data.shape, doc="The shape, a tuple of ints.")
     ndim = property(lambda self: self.data.ndim, doc="The number of axes.")
     dtype = property(lambda self: self.data.dtype, doc="The NumPy dtype.")
-    size = property(lambda self: self.data.size, doc="The number of elements.")
+    size = property(lambda self: ElementCount(self.data.size, self.data.shape),
+                    doc="The number of elements (an int); called, PyTorch's ``x.size()`` / ``x.size(dim)``.")
+    device = property(lambda self: CPU, doc="Where the data lives: always ``device(type='cpu')``.")
+    is_cuda = property(lambda self: False, doc="False: the data is a NumPy array on the CPU.")
+    itemsize = property(lambda self: self.data.itemsize, doc="The bytes of one element.")
+    nbytes = property(lambda self: self.data.nbytes, doc="The bytes of all the elements.")
     is_leaf = property(lambda self: self._ctx is None, doc="True for tensors not made by a recorded op.")
     grad_fn = property(lambda self: self._ctx, doc="The node (a Function) that made this tensor, or None.")
 
@@ -89,10 +135,51 @@ class TensorCore:
 
     __hash__ = object.__hash__
 
+    # ---- PyTorch's queries -----------------------------------------------------------------------
+    def dim(self) -> int:
+        """The number of dimensions (``ndim``)."""
+        return self.data.ndim
+
+    ndimension = dim
+
+    def numel(self) -> int:
+        """The number of elements."""
+        return self.data.size
+
+    nelement = numel
+
+    def element_size(self) -> int:
+        """The bytes of one element."""
+        return self.data.itemsize
+
+    def is_floating_point(self) -> bool:
+        return self.data.dtype.kind == "f"
+
+    def is_contiguous(self, memory_format: Any = None) -> bool:
+        """Whether the elements lie in memory in row-major order without gaps (NumPy's C-contiguous)."""
+        return bool(self.data.flags.c_contiguous)
+
+    def data_ptr(self) -> int:
+        """The address of the first element (equal for tensors sharing memory from the same start)."""
+        return int(self.data.__array_interface__["data"][0])
+
+    def get_device(self) -> int:
+        """-1: PyTorch's answer for a CPU tensor."""
+        return -1
+
     # ---- conversion ---------------------------------------------------------------------------
-    def numpy(self) -> np.ndarray:
-        """The data as a NumPy array (shared, not copied)."""
-        return self.data
+    def numpy(self, force: bool = False) -> np.ndarray:
+        """The data as a NumPy array (shared, not copied; with ``force=True`` a copy). Unlike PyTorch's, it works on
+        tensors that require grad (the array is never part of the graph)."""
+        return self.data.copy() if _checks.as_bool("numpy", "force", force) else self.data
+
+    def cpu(self) -> Any:
+        """The tensor itself: it is already on the CPU."""
+        return self
+
+    def cuda(self, device: Any = None, non_blocking: bool = False) -> Any:
+        """Always a RuntimeError: this project computes on the CPU only."""
+        raise RuntimeError(f"cuda: there is no CUDA device; {CPU_ONLY} (x.cpu() and x.to('cpu') return x itself)")
 
     def item(self) -> Scalar:
         if self.size != 1:
@@ -105,6 +192,16 @@ class TensorCore:
     def detach(self) -> Any:
         """The same data, cut from the graph."""
         return self._make(self.data, None)
+
+    def detach_(self) -> Any:
+        """Cut this tensor from the graph, in place: it becomes a leaf that does not require grad."""
+        self._ctx, self._requires_grad = None, False
+        return self
+
+    def requires_grad_(self, requires_grad: bool = True) -> Any:
+        """Set ``requires_grad`` in place (floating-point leaves only, as the setter) and return the tensor."""
+        self.requires_grad = requires_grad
+        return self
 
     # ---- gradient hooks -------------------------------------------------------------------------
     def register_hook(self, hook: Callable[[Any], Any]) -> Callable[[], None]:

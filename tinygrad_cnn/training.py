@@ -41,8 +41,9 @@ class Evaluation:
 
 
 def train_epoch(model, loader: Iterable[tuple[Tensor, Tensor]], optimizer,
-                on_batch: Callable[[float, int], None] | None = None) -> EpochStats:
-    """One pass over ``loader``: forward, cross-entropy, backward, optimiser step per batch.
+                on_batch: Callable[[float, int], None] | None = None, label_smoothing: float = 0.0) -> EpochStats:
+    """One pass over ``loader``: forward, cross-entropy (with ``label_smoothing``, as ``F.cross_entropy``),
+    backward, optimiser step per batch.
 
     ``on_batch(loss, batch_size)`` is called after every step (the progress bar uses it).
     """
@@ -50,7 +51,7 @@ def train_epoch(model, loader: Iterable[tuple[Tensor, Tensor]], optimizer,
     total, count, start = 0.0, 0, time.perf_counter()
     for x, y in loader:
         optimizer.zero_grad()
-        loss = F.cross_entropy(model(x), y)
+        loss = F.cross_entropy(model(x), y, label_smoothing=label_smoothing)
         loss.backward()
         optimizer.step()
         value, n = float(loss.item()), len(y)

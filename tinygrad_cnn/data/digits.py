@@ -8,11 +8,14 @@ the source at ``s = (i + 1/2) * 8/28 - 1/2`` clamped to ``[0, 7]``, mixing its t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
-from .loader import ArrayDataset, Transform
+from ..tensor_class import Tensor
+from .vision import VisionArrayDataset
 
 SIZE = 28
 TEST_FRACTION = 0.2
@@ -54,13 +57,22 @@ def _load() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     return x_train, y_train, x_test, y_test
 
 
-class Digits(ArrayDataset):
+class Digits(VisionArrayDataset):
     """The 1797 scikit-learn digits as float32 (N, 1, 28, 28) images in [0, 1] and int64 labels.
 
     A fixed stratified split (80/20, seed 0): 1437 training and 360 test images, every class in proportion.
+    Shaped like torchvision's datasets: ``dataset[i]`` is ``(transform(image Tensor (1, 28, 28)),
+    target_transform(int label))``; ``data`` and ``targets`` are the images and labels as Tensors.
     """
 
-    def __init__(self, train: bool = True, transform: Transform | None = None) -> None:
+    def __init__(self, train: bool = True, transform: Callable[[Any], Any] | None = None,
+                 target_transform: Callable[[Any], Any] | None = None) -> None:
+        super().__init__(transform, target_transform)
         x_train, y_train, x_test, y_test = _load()
         self.train = train
-        super().__init__(*((x_train, y_train) if train else (x_test, y_test)), transform=transform)
+        self.images, self.labels = (x_train, y_train) if train else (x_test, y_test)
+
+    @property
+    def data(self) -> Tensor:
+        """The images as stored: float32 (N, 1, 28, 28) in [0, 1]."""
+        return Tensor(self.images)

@@ -1,6 +1,7 @@
 """MNIST from a local folder of the four original IDX files, with an optional checked download.
 
-Images come out as float32 in [0, 1] shaped (N, 1, 28, 28), labels as int64 (N,).
+Shaped like torchvision's ``datasets.MNIST``: ``data`` uint8 (N, 28, 28), ``targets`` int64 (N,), and
+``dataset[i]`` an image float32 (1, 28, 28) in [0, 1] (pixel / 255) with its int label.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from typing import Any
 
 import numpy as np
 
+from ..tensor_class import Tensor
 from .idx import IMAGES_MAGIC, LABELS_MAGIC, IDXError, read_idx
-from .loader import ArrayDataset, Transform
+from .vision import VisionArrayDataset
 
 #: file stem -> sha256 of the original gzip file
 FILES: dict[str, str] = {
@@ -35,6 +37,9 @@ MIRRORS: list[str] = [
 ]
 #: the training set's pixel mean and standard deviation (of pixel / 255), for ``normalize``
 MEAN, STD = 0.1307, 0.3081
+#: torchvision's class names
+CLASSES = ["0 - zero", "1 - one", "2 - two", "3 - three", "4 - four", "5 - five", "6 - six", "7 - seven",
+           "8 - eight", "9 - nine"]
 
 
 class MNISTNotFoundError(FileNotFoundError):
@@ -105,16 +110,26 @@ def download_mnist(root: str | os.PathLike, stems: Sequence[str] = tuple(FILES),
     return kept
 
 
+def split_folder(root: Path, train: bool) -> Path | None:
+    """The folder holding the split's two files: ``root`` itself or torchvision's ``root/MNIST/raw``."""
+    for folder in (root, root / "MNIST" / "raw"):
+        if all(find_file(folder, stem) is not None for stem in _stems(train)):
+            return folder
+    return None
+
+
 def load_split(root: str | os.PathLike, train: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """(images uint8 (N, 28, 28), labels uint8 (N,)) from the folder, every file checked."""
+    """(images uint8 (N, 28, 28), labels uint8 (N,)) from the folder (or its ``MNIST/raw``), every file checked."""
     root = Path(root)
     stems = _stems(train)
-    paths = [find_file(root, stem) for stem in stems]
+    folder = split_folder(root, train) or root
+    paths = [find_file(folder, stem) for stem in stems]
     missing = [stem for stem, path in zip(stems, paths) if path is None]
     if missing:
         where = f"the folder {root} does not exist" if not root.is_dir() else f"{root} has no {', '.join(missing)}"
         raise MNISTNotFoundError(
-            f"MNIST: {where}. Put the four files {', '.join(s + '.gz' for s in FILES)} (gzip or not) in {root}, "
+            f"MNIST: {where}. Put the four files {', '.join(s + '.gz' for s in FILES)} (gzip or not) in {root} "
+            f"(or in {root / 'MNIST' / 'raw'}, torchvision's layout), "
             "or pass download=True (--download on the command line) to fetch them")
     images = read_idx(paths[0], IMAGES_MAGIC, (None, 28, 28))
     labels = read_idx(paths[1], LABELS_MAGIC, (None,))
@@ -126,22 +141,56 @@ def load_split(root: str | os.PathLike, train: bool = True) -> tuple[np.ndarray,
     return images, labels
 
 
-class MNIST(ArrayDataset):
-    """The MNIST handwritten digits: 60000 training or 10000 test images from the IDX files in ``root``.
+class MNIST(VisionArrayDataset):
+    """The MNIST handwritten digits: 60000 training or 10000 test images, ``MNIST(root, train=True,
+    transform=None, target_transform=None, download=False)`` as torchvision's.
 
-    ``download=True`` fetches missing files from :data:`MIRRORS` and checks their sha256 first.
-    ``images`` is float32 (N, 1, 28, 28) in [0, 1] (pixel / 255), ``labels`` int64 (N,).
+    The IDX files (gzip or raw) are read from ``root`` or from torchvision's layout ``root/MNIST/raw``;
+    ``download=True`` fetches missing files into ``root`` from :data:`MIRRORS`, checking their sha256 first.
+    ``data`` is uint8 (N, 28, 28) and ``targets`` int64 (N,), as torchvision's (Tensors); ``images`` is the
+    float32 (N, 1, 28, 28) array in [0, 1] and ``labels`` the int64 array. ``dataset[i]`` is
+    ``(transform(image (1, 28, 28) float32 Tensor in [0, 1]), target_transform(int label))``.
     """
 
-    def __init__(self, root: str | os.PathLike, train: bool = True, download: bool = False,
-                 transform: Transform | None = None) -> None:
+    classes = CLASSES
+
+    def __init__(self, root: str | os.PathLike, train: bool = True, transform: Callable[[Any], Any] | None = None,
+                 target_transform: Callable[[Any], Any] | None = None, download: bool = False) -> None:
+        super().__init__(transform, target_transform)
         root = Path(root).expanduser()
-        if download:
+        if download and split_folder(root, train) is None:
             missing = [stem for stem in _stems(train) if find_file(root, stem) is None]
-            if missing:
-                download_mnist(root, missing)
+            download_mnist(root, missing)
         raw_images, raw_labels = load_split(root, train)
         self.root, self.train = root, train
-        images = raw_images.astype(np.float32)[:, None]
+        self._raw, self.labels = raw_images, raw_labels.astype(np.int64)
+        self._float: np.ndarray | None = None
+
+    @property
+    def class_to_idx(self) -> dict[str, int]:
+        return {name: k for k, name in enumerate(self.classes)}
+
+    @property
+    def data(self) -> Tensor:
+        """The images as stored: uint8 (N, 28, 28), a Tensor sharing the array."""
+        return Tensor(self._raw)
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        self._raw = np.asarray(value.data if isinstance(value, Tensor) else value)
+        self._float = None
+
+    @property
+    def images(self) -> np.ndarray:  # type: ignore[override]
+        """float32 (N, 1, 28, 28) in [0, 1]: pixel / 255 (computed once, on first use)."""
+        if self._float is None:
+            self._float = self._images_at(slice(None))
+        return self._float
+
+    def _images_at(self, index: Any) -> np.ndarray:
+        images = self._raw[index].astype(np.float32)
         images /= np.float32(255)
-        super().__init__(images, raw_labels.astype(np.int64), transform)
+        return images[..., None, :, :]
+
+    def _first(self, count: int) -> None:
+        self._raw, self.labels, self._float = self._raw[:count], self.labels[:count], None

@@ -28,7 +28,8 @@ from ..ops.movement import TensorIndexError
 from ..tensor_core import TensorCore
 
 __all__ = [
-    "chunk", "diag", "diagonal", "flip", "gather", "index_select", "masked_fill", "masked_select", "meshgrid",
+    "chunk", "diag", "diagonal", "flip", "gather", "index_fill", "index_select", "masked_fill", "masked_select",
+    "meshgrid",
     "moveaxis", "movedim", "narrow", "nonzero", "one_hot", "repeat_interleave", "roll", "scatter", "scatter_add",
     "scatter_reduce", "split", "squeeze", "swapaxes", "swapdims", "take_along_dim", "tile", "trace", "tril", "triu",
     "unbind", "unsqueeze",
@@ -235,6 +236,23 @@ class IndexingMethods:
             value = value if isinstance(value, (bool, np.bool_)) else as_real("masked_fill", "value", value)
             fill = _constant(self, np.asarray(value).astype(self.dtype))
         return _ew.Where.apply(_constant(self, mask), fill, self)
+
+    def index_fill(self, dim: int = UNSET, index: Any = None, value: Any = None, *, axis: int = UNSET) -> Any:
+        """self with ``value`` (a number or a 0-d tensor) at the entries ``index`` (a 1-D integer tensor; negative
+        counts from the end) along ``dim``: a masked_fill with the mask those entries."""
+        d = _dim("index_fill", self, dim, axis)
+        index = _index_array("index_fill", index)
+        if index.ndim > 1:
+            raise TensorIndexError(f"index_fill: index must be 0-d or 1-D, got shape {index.shape}")
+        n = self.shape[d] if self.ndim else 1
+        if index.size and (index.min() < -n or index.max() >= n):
+            raise TensorIndexError(f"index_fill: index holds values from {index.min()} to {index.max()}, out of "
+                                   f"range [{-n}, {n - 1}] of dimension {d} of the input of shape {self.shape}")
+        if value is None:
+            raise TypeError("index_fill: missing the argument value (a number or a 0-d tensor)")
+        mask = np.zeros(self.shape or (1,), dtype=bool)
+        mask[_axis_index(d, index.reshape(-1))] = True
+        return self.masked_fill(mask.reshape(self.shape), value)
 
     def masked_select(self, mask: Any) -> Any:
         """The elements of self (broadcast with the boolean ``mask``) where mask is True, as a 1-D tensor."""
@@ -544,6 +562,7 @@ scatter = _method("scatter")
 scatter_add = _method("scatter_add")
 scatter_reduce = _method("scatter_reduce")
 index_select = _method("index_select")
+index_fill = _method("index_fill")
 masked_fill = _method("masked_fill")
 masked_select = _method("masked_select")
 take_along_dim = _method("take_along_dim")

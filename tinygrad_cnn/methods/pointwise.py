@@ -77,7 +77,14 @@ class PointwiseMethods:
     le = less_equal = __le__
     gt = greater = __gt__
     ge = greater_equal = __ge__
-    eq = equal = __eq__  # elementwise, as torch.eq (torch.equal, a single bool, is ``(a == b).all()`` here)
+    eq = __eq__  # elementwise, as torch.eq
+
+    def equal(self, other: Any) -> bool:
+        """True when ``other`` is a tensor of the same shape with the same values (PyTorch's ``torch.equal``: one
+        Python bool; dtypes may differ)."""
+        if not isinstance(other, TensorCore):
+            raise TypeError(f"equal: other must be a Tensor, got {type(other).__name__}")
+        return self.shape == other.shape and bool(np.array_equal(self.data, other.data))
     ne = not_equal = __ne__
 
     def isclose(self, other: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Any:
@@ -94,6 +101,22 @@ class PointwiseMethods:
                                                        np.zeros(self.shape, bool), None)
     def isneginf(self) -> Any: return type(self)._make(np.isneginf(self.data) if self.dtype.kind == "f" else
                                                        np.zeros(self.shape, bool), None)
+
+    # ---- bitwise ops on bool and integer tensors (& | ^ ~; not differentiable) ---------------------------------------
+    def bitwise_and(self, other: Any) -> Any: return _bitwise("bitwise_and", np.bitwise_and, self, other)
+    def bitwise_or(self, other: Any) -> Any: return _bitwise("bitwise_or", np.bitwise_or, self, other)
+    def bitwise_xor(self, other: Any) -> Any: return _bitwise("bitwise_xor", np.bitwise_xor, self, other)
+    __and__, __or__, __xor__ = bitwise_and, bitwise_or, bitwise_xor
+    def __rand__(self, other): return _bitwise("bitwise_and", np.bitwise_and, other, self)
+    def __ror__(self, other): return _bitwise("bitwise_or", np.bitwise_or, other, self)
+    def __rxor__(self, other): return _bitwise("bitwise_xor", np.bitwise_xor, other, self)
+
+    def bitwise_not(self) -> Any:
+        """~x: logical not of a bool tensor, the bits flipped of an integer one."""
+        _integral("bitwise_not", self)
+        return type(self)._make(np.invert(self.data), None)
+
+    __invert__ = bitwise_not
 
     def logical_not(self) -> Any: return type(self)._make(np.logical_not(self.data), None)
     def logical_and(self, other: Any) -> Any: return _boolean("logical_and", np.logical_and, self, other)
@@ -226,6 +249,19 @@ class PointwiseMethods:
     clip = clamp
 
 
+def _integral(op: str, t: Any) -> None:
+    if t.dtype.kind not in "biu":
+        raise TypeError(f"{op}: needs bool or integer tensors, got {t.dtype} (PyTorch has no bitwise ops on floats); "
+                        "for masks compare first, e.g. (x > 0) & (x < 1)")
+
+
+def _bitwise(op: str, ufunc: np.ufunc, a: Any, b: Any) -> Any:
+    """``ufunc`` on both operands promoted to one dtype (bool with bool stays bool); not in the graph."""
+    x, y = promote(op, a, b)
+    _integral(op, x)
+    return type(x)._make(ufunc(x.data, y.data), None)
+
+
 def _tensor(op: str, value: Any) -> Any:
     if not isinstance(value, TensorCore):
         raise TypeError(f"{op}: expected a Tensor, got {type(value).__name__}; wrap the data with tg.Tensor(...)")
@@ -283,3 +319,21 @@ remainder = _binary_function("remainder", _ew.Remainder)
 floor_divide = _binary_function("floor_divide", _ew.FloorDivide)
 maximum = _binary_function("maximum", _ew.Maximum)
 minimum = _binary_function("minimum", _ew.Minimum)
+
+
+def bitwise_and(input: Any, other: Any) -> Any:
+    """input & other elementwise (bool and integer tensors; either may be a number)."""
+    return _bitwise("bitwise_and", np.bitwise_and, input, other)
+
+
+def bitwise_or(input: Any, other: Any) -> Any:
+    """input | other elementwise (bool and integer tensors; either may be a number)."""
+    return _bitwise("bitwise_or", np.bitwise_or, input, other)
+
+
+def bitwise_xor(input: Any, other: Any) -> Any:
+    """input ^ other elementwise (bool and integer tensors; either may be a number)."""
+    return _bitwise("bitwise_xor", np.bitwise_xor, input, other)
+
+
+bitwise_not = _function("bitwise_not")

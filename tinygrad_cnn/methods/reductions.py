@@ -16,6 +16,7 @@ import numpy as np
 
 from .. import _checks
 from ..errors import ShapeError
+from ..ops import elementwise as _ew
 from ..ops import indexing as _ix
 from ..ops import reduce as _red
 from ..ops import scan as _scan
@@ -77,19 +78,27 @@ class ReductionMethods:
     __slots__ = ()
 
     # ---- sums and products -------------------------------------------------------------------------------------
-    def sum(self, dim=U, keepdim=U, *, axis=U, keepdims=U) -> Any:
-        """Sum over ``dim`` (None: every axis; an int or a tuple)."""
-        return _red.Sum.apply(self, axis=_checks.spelling("sum", ("dim", dim), ("axis", axis), None),
-                              keepdims=_keep("sum", keepdim, keepdims))
+    def sum(self, dim=U, keepdim=U, *, dtype=None, axis=U, keepdims=U) -> Any:
+        """Sum over ``dim`` (None: every axis; an int or a tuple); ``dtype`` casts the input first (PyTorch's)."""
+        out = _red.Sum.apply(_as_dtype("sum", self, dtype),
+                             axis=_checks.spelling("sum", ("dim", dim), ("axis", axis), None),
+                             keepdims=_keep("sum", keepdim, keepdims))
+        return _result_as(dtype, out)
 
-    def prod(self, dim=U, keepdim=U, *, axis=U, keepdims=U) -> Any:
-        """Product over ``dim``; its gradient (the product of the other elements) is exact with zeros."""
-        return _red.Prod.apply(self, axis=_checks.spelling("prod", ("dim", dim), ("axis", axis), None),
-                               keepdims=_keep("prod", keepdim, keepdims))
+    def prod(self, dim=U, keepdim=U, *, dtype=None, axis=U, keepdims=U) -> Any:
+        """Product over ``dim``; its gradient (the product of the other elements) is exact with zeros; ``dtype``
+        casts the input first."""
+        out = _red.Prod.apply(_as_dtype("prod", self, dtype),
+                              axis=_checks.spelling("prod", ("dim", dim), ("axis", axis), None),
+                              keepdims=_keep("prod", keepdim, keepdims))
+        return _result_as(dtype, out)
 
-    def mean(self, dim=U, keepdim=U, *, axis=U, keepdims=U) -> Any:
-        """Sum over ``dim`` divided by the number of summed elements (NaN over an empty axis, as PyTorch)."""
-        return _red.mean(self, _axes("mean", self, dim, axis), _keep("mean", keepdim, keepdims))
+    def mean(self, dim=U, keepdim=U, *, dtype=None, axis=U, keepdims=U) -> Any:
+        """Sum over ``dim`` divided by the number of summed elements (NaN over an empty axis, as PyTorch); ``dtype``
+        casts the input first."""
+        out = _red.mean(_as_dtype("mean", self, dtype), _axes("mean", self, dim, axis),
+                        _keep("mean", keepdim, keepdims))
+        return _result_as(dtype, out)
 
     def var(self, dim=U, unbiased=U, keepdim=U, *, correction=U, ddof=U, axis=U, keepdims=U) -> Any:
         """sum((x - mean)^2) / max(0, n - correction) over ``dim``. PyTorch's default ``correction=1`` (the
@@ -106,6 +115,20 @@ class ReductionMethods:
             dim, unbiased = U, dim
         return _red.SafeSqrt.apply(_red.variance(self, _axes("std", self, dim, axis), _keep("std", keepdim, keepdims),
                                                  _correction("std", unbiased, correction, ddof)))
+
+    def var_mean(self, dim=U, unbiased=U, keepdim=U, *, correction=U, ddof=U, axis=U, keepdims=U) -> Any:
+        """(var(...), mean(...)) over ``dim``, with var's arguments (PyTorch's ``torch.var_mean``)."""
+        if isinstance(dim, (bool, np.bool_)):
+            dim, unbiased = U, dim
+        axes, keep = _axes("var_mean", self, dim, axis), _keep("var_mean", keepdim, keepdims)
+        c = _correction("var_mean", unbiased, correction, ddof)
+        return _red.variance(self, axes, keep, c), _red.mean(self, axes, keep)
+
+    def std_mean(self, dim=U, unbiased=U, keepdim=U, *, correction=U, ddof=U, axis=U, keepdims=U) -> Any:
+        """(std(...), mean(...)) over ``dim``, with std's arguments (PyTorch's ``torch.std_mean``)."""
+        var, mean = self.var_mean(dim, unbiased, keepdim, correction=correction, ddof=ddof, axis=axis,
+                                  keepdims=keepdims)
+        return _red.SafeSqrt.apply(var), mean
 
     def logsumexp(self, dim=U, keepdim=U, *, axis=U, keepdims=U) -> Any:
         """log(sum(exp(x))) over ``dim`` (None: every axis), computed without overflow; the gradient is softmax."""
@@ -169,13 +192,18 @@ class ReductionMethods:
         return _red.count_nonzero(self, _axes("count_nonzero", self, dim, axis))
 
     # ---- scans ---------------------------------------------------------------------------------------------------
-    def cumsum(self, dim=U, *, axis=U) -> Any:
-        """Running sum along ``dim`` (NumPy's axis=None: of the flattened tensor)."""
-        return _scan_call(self, "cumsum", dim, axis, lambda x, d: _scan.Cumsum.apply(x, axis=d))
+    def cumsum(self, dim=U, *, dtype=None, axis=U) -> Any:
+        """Running sum along ``dim`` (NumPy's axis=None: of the flattened tensor); ``dtype`` casts the input
+        first."""
+        out = _scan_call(_as_dtype("cumsum", self, dtype), "cumsum", dim, axis,
+                         lambda x, d: _scan.Cumsum.apply(x, axis=d))
+        return _result_as(dtype, out)
 
-    def cumprod(self, dim=U, *, axis=U) -> Any:
-        """Running product along ``dim``; the gradient is exact with zeros (no division)."""
-        return _scan_call(self, "cumprod", dim, axis, lambda x, d: _scan.Cumprod.apply(x, axis=d))
+    def cumprod(self, dim=U, *, dtype=None, axis=U) -> Any:
+        """Running product along ``dim``; the gradient is exact with zeros (no division); ``dtype`` casts first."""
+        out = _scan_call(_as_dtype("cumprod", self, dtype), "cumprod", dim, axis,
+                         lambda x, d: _scan.Cumprod.apply(x, axis=d))
+        return _result_as(dtype, out)
 
     def logcumsumexp(self, dim=U, *, axis=U) -> Any:
         """Running log(sum(exp(x))) along ``dim``, stable (no overflow, no underflow of small early terms)."""
@@ -250,6 +278,21 @@ class ReductionMethods:
         if self.ndim and self.shape[d] == 0:
             raise ShapeError(f"median: cannot take the median of an empty axis (shape {self.shape}, dim {value})")
         return _along(self, d, lambda x, d: _median(x, d, keep))
+
+
+def _as_dtype(op: str, x: Any, dtype: Any) -> Any:
+    """x cast to ``dtype`` (a reduction's ``dtype=``: PyTorch casts the input before reducing)."""
+    if dtype is None:
+        return x
+    d = _checks.as_dtype(op, dtype)
+    return x if x.dtype == d else _ew.Cast.apply(x, dtype=d)
+
+
+def _result_as(dtype: Any, out: Any) -> Any:
+    """A reduction's result in the ``dtype=`` asked for (NumPy widens small integer sums and products to int64)."""
+    if dtype is None or out.dtype == np.dtype(dtype):
+        return out
+    return _ew.Cast.apply(out, dtype=np.dtype(dtype))
 
 
 def _extreme(x: Any, op: str, largest: bool, dim, keepdim, axis, keepdims) -> Any:

@@ -1,6 +1,8 @@
 """Neural-network layers, initialisers and the functional API (F)."""
 
-from . import functional, init
+from . import functional, init, utils
+from .batchnorm import BatchNorm1d, BatchNorm2d, BatchNorm3d  # batch normalisation
+from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList  # containers
 from .layers import (  # pooling, resampling and padding
     CELU,
     ELU,
@@ -9,6 +11,7 @@ from .layers import (  # pooling, resampling and padding
     SELU,
     AdaptiveAvgPool2d,
     AdaptiveMaxPool2d,
+    AlphaDropout,
     AvgPool1d,
     AvgPool2d,
     CircularPad1d,
@@ -20,11 +23,17 @@ from .layers import (  # pooling, resampling and padding
     ConvTranspose1d,
     ConvTranspose2d,
     Dropout,
+    Dropout1d,
+    Dropout2d,
+    Dropout3d,
+    Embedding,
+    FeatureAlphaDropout,
     Flatten,
     Fold,
     Hardsigmoid,
     Hardswish,
     Hardtanh,
+    Identity,
     LeakyReLU,
     Linear,
     LogSigmoid,
@@ -51,6 +60,8 @@ from .layers import (  # pooling, resampling and padding
     Softplus,
     Softsign,
     Tanh,
+    Threshold,
+    Unflatten,
     Unfold,
     Upsample,
     UpsamplingBilinear2d,
@@ -78,11 +89,20 @@ from .losses_layers import (  # losses
     SoftMarginLoss,
     TripletMarginLoss,
 )
-from .module import LoadResult, Module, Parameter
+from .module import LoadResult, Module, Parameter, RemovableHandle
+from .normalization import (  # normalisation other than batch norm
+    GroupNorm,
+    InstanceNorm1d,
+    InstanceNorm2d,
+    InstanceNorm3d,
+    LayerNorm,
+    LocalResponseNorm,
+    RMSNorm,
+)
 
 __all__ = [
     "AvgPool2d", "Conv2d", "Dropout", "Flatten", "Linear", "LoadResult", "MaxPool2d", "Module", "Parameter", "ReLU",
-    "Sequential", "Sigmoid", "Tanh", "functional", "init",
+    "Sequential", "Sigmoid", "Tanh", "functional", "init", "utils",
     # activations
     "CELU", "ELU", "GELU", "GLU", "SELU", "Hardsigmoid", "Hardswish", "Hardtanh", "LeakyReLU", "LogSigmoid",
     "LogSoftmax", "Mish", "PReLU", "ReLU6", "SiLU", "Softmax", "Softmin", "Softplus", "Softsign",
@@ -92,6 +112,14 @@ __all__ = [
     "ReplicationPad2d", "Upsample", "UpsamplingBilinear2d", "UpsamplingNearest2d", "ZeroPad1d", "ZeroPad2d",
     # convolution extensions
     "Conv1d", "ConvTranspose1d", "ConvTranspose2d", "Fold", "PixelShuffle", "PixelUnshuffle", "Unfold",
+    # small layers
+    "AlphaDropout", "Dropout1d", "Dropout2d", "Dropout3d", "Embedding", "FeatureAlphaDropout", "Identity", "Threshold",
+    "Unflatten",
+    # containers and module tools
+    "ModuleDict", "ModuleList", "ParameterDict", "ParameterList", "RemovableHandle",
+    # normalisation
+    "BatchNorm1d", "BatchNorm2d", "BatchNorm3d",
+    "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "LayerNorm", "LocalResponseNorm", "RMSNorm",
     # losses
     "BCELoss", "BCEWithLogitsLoss", "CosineEmbeddingLoss", "CosineSimilarity", "CrossEntropyLoss", "GaussianNLLLoss",
     "HingeEmbeddingLoss", "HuberLoss", "KLDivLoss", "L1Loss", "MarginRankingLoss", "MSELoss", "NLLLoss",

@@ -7,8 +7,13 @@ integer tensor is a TypeError: convert it with ``.float()``) and keeps its dtype
 
 The derivative at a kink is PyTorch's (see docs/derivations/activations.md): leaky_relu and prelu take the slope at
 0; relu6, hardtanh and hardsigmoid take 0 at their bounds; hardswish takes the quadratic piece at -3 and 3; elu and
-celu take their left derivative at 0. PyTorch's ``inplace=`` flag is not accepted: this graph records no in-place
-ops, so every function returns a new tensor.
+celu take their left derivative at 0.
+
+``inplace=True`` (PyTorch's flag, on the functions and layers that have it): the result is written into the input,
+which is returned, when the input is outside the graph (it does not require grad, or grad mode is off), exactly
+as PyTorch. An input that requires grad while grad mode is on is left unchanged and the result is a new tensor:
+this graph records no in-place ops. The returned value is the same either way; code that uses it (as PyTorch code
+does) behaves identically.
 """
 
 from __future__ import annotations
@@ -16,12 +21,16 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
-from .._checks import UNSET, as_axis, as_choice, as_dtype, as_real, spelling
+import numpy as np
+
+from .._checks import UNSET, as_axis, as_bool, as_choice, as_dtype, as_real, spelling
+from ..autograd import is_grad_enabled
 from ..errors import ShapeError
 from ..ops.activation import Elu, Hardtanh, LeakyRelu, LogSigmoid, Prelu
 from ..ops.elementwise import Softplus
 from ..ops.softmax import LogSoftmax
 from ..tensor_class import Tensor, as_tensor
+from ..versions import mark_modified
 
 #: SELU's constants (Klambauer et al. 2017), as PyTorch's
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -37,47 +46,67 @@ def _float_input(op: str, x: Any) -> Tensor:
     return x
 
 
+def inplace_result(op: str, input: Any, out: Tensor, inplace: Any) -> Tensor:
+    """PyTorch's ``inplace=``: with True, write ``out`` into ``input`` and return ``input`` (the write is recorded
+    by the version counters), unless ``input`` is in the graph (requires grad with grad mode on), which keeps
+    ``out`` out of place; a read-only input (a broadcast view) is a ValueError."""
+    if not as_bool(op, "inplace", inplace) or out is input or not isinstance(input, Tensor):
+        return out
+    if is_grad_enabled() and input.requires_grad:
+        return out
+    if not input.data.flags.writeable:
+        raise ValueError(f"{op}: inplace=True but the input of shape {input.shape} is a read-only view (expand and "
+                         "broadcasting make them); pass inplace=False or a copy made with .clone()")
+    np.copyto(input.data, out.data)
+    mark_modified(input.data)
+    return input
+
+
 def _bound(op: str, name: str, value: Any) -> float:
     """A real number that is not NaN (infinite is allowed)."""
     return as_real(op, name, value, low=-math.inf)
 
 
 # ---- piecewise-linear ------------------------------------------------------------------------------------------
-def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """x where x > 0, negative_slope * x elsewhere.  The derivative at 0 is negative_slope (as PyTorch)."""
     slope = _bound("leaky_relu", "negative_slope", negative_slope)
-    return LeakyRelu.apply(_float_input("leaky_relu", input), negative_slope=slope)
+    return inplace_result("leaky_relu", input, LeakyRelu.apply(_float_input("leaky_relu", input), negative_slope=slope),
+                          inplace)
 
 
-def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
     """min(max(x, min_val), max_val).  The derivative is 0 at both bounds (as PyTorch; clamp's is 1 there)."""
     lo, hi = _bound("hardtanh", "min_val", min_val), _bound("hardtanh", "max_val", max_val)
     if lo > hi:
         raise ValueError(f"hardtanh: min_val={min_val} is greater than max_val={max_val}; swap them")
-    return Hardtanh.apply(_float_input("hardtanh", input), min_val=lo, max_val=hi)
+    return inplace_result("hardtanh", input, Hardtanh.apply(_float_input("hardtanh", input), min_val=lo, max_val=hi),
+                          inplace)
 
 
-def relu6(input: Tensor) -> Tensor:
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
     """min(max(x, 0), 6) = hardtanh(x, 0, 6).  The derivative is 0 at 0 and at 6 (as PyTorch)."""
-    return Hardtanh.apply(_float_input("relu6", input), min_val=0.0, max_val=6.0)
+    return inplace_result("relu6", input, Hardtanh.apply(_float_input("relu6", input), min_val=0.0, max_val=6.0),
+                          inplace)
 
 
-def hardsigmoid(input: Tensor) -> Tensor:
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
     """0 for x <= -3, 1 for x >= 3, x / 6 + 1/2 between (= hardtanh(x / 6 + 1/2, 0, 1), exact at both kinks).
 
     The derivative is 1/6 strictly inside (-3, 3) and 0 at -3 and 3 (as PyTorch).
     """
-    return Hardtanh.apply(_float_input("hardsigmoid", input) / 6.0 + 0.5, min_val=0.0, max_val=1.0)
+    out = Hardtanh.apply(_float_input("hardsigmoid", input) / 6.0 + 0.5, min_val=0.0, max_val=1.0)
+    return inplace_result("hardsigmoid", input, out, inplace)
 
 
-def hardswish(input: Tensor) -> Tensor:
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
     """x * relu6(x + 3) / 6: 0 for x <= -3, x for x >= 3.
 
     Composed with clamp, whose bounds are inclusive, so the derivative at -3 and at 3 is the quadratic piece's,
     -1/2 and 3/2, as PyTorch's ``x < -3 ? 0 : x <= 3 ? x / 3 + 1/2 : 1``.
     """
     x = _float_input("hardswish", input)
-    return x * (x + 3.0).clip(0.0, 6.0) / 6.0
+    return inplace_result("hardswish", input, x * (x + 3.0).clip(0.0, 6.0) / 6.0, inplace)
 
 
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
@@ -103,24 +132,26 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
 
 
 # ---- exponential family ------------------------------------------------------------------------------------------
-def elu(input: Tensor, alpha: float = 1.0) -> Tensor:
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x where x > 0, alpha * (exp(x) - 1) elsewhere.  The derivative at 0 is the left one, alpha (as PyTorch)."""
     alpha = as_real("elu", "alpha", alpha, finite=True)
-    return Elu.apply(_float_input("elu", input), alpha=alpha)
+    return inplace_result("elu", input, Elu.apply(_float_input("elu", input), alpha=alpha), inplace)
 
 
-def celu(input: Tensor, alpha: float = 1.0) -> Tensor:
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """max(0, x) + min(0, alpha * (exp(x / alpha) - 1)); alpha must be nonzero.  The derivative is 1 at 0."""
     alpha = as_real("celu", "alpha", alpha, finite=True)
     if alpha == 0:
         raise ValueError("celu: alpha must be nonzero (celu divides by it), got 0")
-    return Elu.apply(_float_input("celu", input), alpha=alpha, input_scale=1.0 / alpha)
+    return inplace_result("celu", input, Elu.apply(_float_input("celu", input), alpha=alpha, input_scale=1.0 / alpha),
+                          inplace)
 
 
-def selu(input: Tensor) -> Tensor:
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
     """scale * elu(x, alpha) with PyTorch's constants (alpha 1.6733, scale 1.0507).  The derivative at 0 is the left
     one, scale * alpha = 1.7581."""
-    return Elu.apply(_float_input("selu", input), alpha=SELU_ALPHA, scale=SELU_SCALE)
+    return inplace_result("selu", input, Elu.apply(_float_input("selu", input), alpha=SELU_ALPHA, scale=SELU_SCALE),
+                          inplace)
 
 
 def logsigmoid(input: Tensor) -> Tensor:
@@ -129,16 +160,16 @@ def logsigmoid(input: Tensor) -> Tensor:
 
 
 # ---- smooth gates ------------------------------------------------------------------------------------------------
-def silu(input: Tensor) -> Tensor:
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
     """x * sigmoid(x) (swish)."""
     x = _float_input("silu", input)
-    return x * x.sigmoid()
+    return inplace_result("silu", input, x * x.sigmoid(), inplace)
 
 
-def mish(input: Tensor) -> Tensor:
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
     """x * tanh(softplus(x)); softplus without its linear threshold, so the formula is exact everywhere."""
     x = _float_input("mish", input)
-    return x * Softplus.apply(x, beta=1.0, threshold=math.inf).tanh()
+    return inplace_result("mish", input, x * Softplus.apply(x, beta=1.0, threshold=math.inf).tanh(), inplace)
 
 
 def gelu(input: Tensor, approximate: Literal["none", "tanh"] = "none") -> Tensor:
@@ -193,4 +224,5 @@ def softmin(input: Tensor, dim: int | None = UNSET, *, axis: int | None = UNSET,
 
 
 __all__ = ["SELU_ALPHA", "SELU_SCALE", "celu", "elu", "gelu", "glu", "hardsigmoid", "hardswish", "hardtanh",
-           "leaky_relu", "logsigmoid", "mish", "prelu", "relu6", "selu", "silu", "softmin", "softsign"]
+           "inplace_result", "leaky_relu", "logsigmoid", "mish", "prelu", "relu6", "selu", "silu", "softmin",
+           "softsign"]

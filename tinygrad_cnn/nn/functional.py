@@ -8,19 +8,18 @@ arrays (shapes, dtypes), or composes Tensor operations. Shapes follow PyTorch: i
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
-from .._checks import as_bool, as_int, as_pair, as_real, as_single, check_image_batch
+from .._checks import UNSET, as_int, as_pair, as_real, as_single, check_image_batch, spelling
 from ..errors import ShapeError
 from ..methods.indexing import one_hot  # noqa: F401 - re-exported as F.one_hot
 from ..ops.conv import Conv2d, ConvTranspose2d, Fold, Unfold, conv_output_hw, transposed_output_hw
 from ..ops.elementwise import Softplus
 from ..ops.linalg import Linear
-from ..ops.softmax import LogSoftmax
-from ..random import generator
 from ..tensor_class import Tensor, as_tensor
+from . import layer_ops as _layer_ops
 from .activations import (  # noqa: F401 - re-exported as F.leaky_relu, F.gelu, ...
     celu,
     elu,
@@ -29,6 +28,7 @@ from .activations import (  # noqa: F401 - re-exported as F.leaky_relu, F.gelu, 
     hardsigmoid,
     hardswish,
     hardtanh,
+    inplace_result,
     leaky_relu,
     logsigmoid,
     mish,
@@ -38,6 +38,16 @@ from .activations import (  # noqa: F401 - re-exported as F.leaky_relu, F.gelu, 
     silu,
     softmin,
     softsign,
+)
+from .batchnorm import batch_norm  # noqa: F401 - re-exported as F.batch_norm
+from .layer_ops import (  # noqa: F401 - re-exported as F.embedding, F.dropout2d, ...
+    alpha_dropout,
+    dropout,
+    dropout1d,
+    dropout2d,
+    dropout3d,
+    embedding,
+    feature_alpha_dropout,
 )
 from .losses import (  # noqa: F401 - re-exported as F.cross_entropy, F.nll_loss, F.l1_loss, ...
     binary_cross_entropy,
@@ -58,6 +68,14 @@ from .losses import (  # noqa: F401 - re-exported as F.cross_entropy, F.nll_loss
     smooth_l1_loss,
     soft_margin_loss,
     triplet_margin_loss,
+)
+from .normalization import (  # noqa: F401 - re-exported as F.layer_norm, F.group_norm, ...
+    group_norm,
+    instance_norm,
+    layer_norm,
+    local_response_norm,
+    normalize,
+    rms_norm,
 )
 from .pooling import (  # noqa: F401 - re-exported as F.max_pool2d, F.interpolate, F.pad, ...
     adaptive_avg_pool2d,
@@ -364,9 +382,9 @@ def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
 
 
 # ---- activations and layers ------------------------------------------------------------------------
-def relu(x: Tensor) -> Tensor:
-    """max(x, 0)."""
-    return as_tensor("relu", "input", x).relu()
+def relu(x: Tensor, inplace: bool = False) -> Tensor:
+    """max(x, 0); ``inplace=True`` writes into x when x is outside the graph (see nn/activations.py)."""
+    return inplace_result("relu", x, as_tensor("relu", "input", x).relu(), inplace)
 
 
 def sigmoid(x: Tensor) -> Tensor:
@@ -387,14 +405,21 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
     return Softplus.apply(as_tensor("softplus", "input", input), beta=beta, threshold=threshold)
 
 
-def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """x - logsumexp(x) along ``axis`` (stable)."""
-    return LogSoftmax.apply(as_tensor("log_softmax", "input", x), axis=axis)
+def log_softmax(input: Tensor, dim: int | None = UNSET, _stacklevel: int = 3, dtype: Any = None, *,
+                axis: int | None = UNSET) -> Tensor:
+    """x - logsumexp(x) along ``dim`` (NumPy's ``axis``; default the last axis), computed stably; PyTorch's
+    signature. ``dtype`` casts the input first. (PyTorch's implicit choice of dim when none is given is deprecated
+    there; here the default is always the last axis.)"""
+    dim = spelling("log_softmax", ("dim", dim), ("axis", axis), None)
+    return as_tensor("log_softmax", "input", input).log_softmax(-1 if dim is None else dim, dtype)
 
 
-def softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """exp(x) / sum(exp(x)) along ``axis``."""
-    return LogSoftmax.apply(as_tensor("softmax", "input", x), axis=axis).exp()
+def softmax(input: Tensor, dim: int | None = UNSET, _stacklevel: int = 3, dtype: Any = None, *,
+            axis: int | None = UNSET) -> Tensor:
+    """exp(x) / sum(exp(x)) along ``dim`` (NumPy's ``axis``; default the last axis); PyTorch's signature.
+    ``dtype`` casts the input first."""
+    dim = spelling("softmax", ("dim", dim), ("axis", axis), None)
+    return as_tensor("softmax", "input", input).softmax(-1 if dim is None else dim, dtype)
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -410,20 +435,13 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return Linear.apply(x, weight, as_tensor("linear", "bias", bias))
 
 
-def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
-    """Inverted dropout: zero each element with probability p and scale the rest by 1/(1-p) while training."""
-    x = as_tensor("dropout", "input", x)
-    if x.dtype.kind != "f":
-        raise TypeError(f"dropout: input has dtype {x.dtype}; convert it with .float()")
-    p = as_real("dropout", "p", p, low=0, high=1)
-    if not as_bool("dropout", "training", training) or p == 0.0:
-        return x
-    if p == 1.0:
-        return x * 0.0
-    keep = generator().random(x.shape) >= p
-    return x * Tensor((keep / (1.0 - p)).astype(x.dtype))
+# dropout, dropout1d/2d/3d, alpha_dropout, feature_alpha_dropout, embedding, threshold: nn/layer_ops.py (imported
+# at the top)
 
 
 def flatten(x: Tensor, start_axis: int = 1) -> Tensor:
     """Merge the axes from ``start_axis`` on: (N, C, H, W) -> (N, C*H*W) by default."""
     return as_tensor("flatten", "input", x).flatten(start_axis)
+
+
+threshold = _layer_ops.threshold  # F.threshold, bound here because softplus has an argument of that name

@@ -7,7 +7,6 @@ $U(-1/\\sqrt{\\text{fan\\_in}}, 1/\\sqrt{\\text{fan\\_in}})$, and biases from th
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -25,10 +24,14 @@ from .._checks import (
     as_single,
     is_int,
 )
+from ..autograd import no_grad
+from ..errors import ShapeError
 from ..tensor_class import Tensor
 from . import functional as F
 from . import init
 from .activations import _log_softmax_along
+from .containers import Sequential
+from .layer_ops import embedding_lookup
 from .module import Module, Parameter
 
 IntPair = int | tuple[int, int]
@@ -48,6 +51,14 @@ def _reset(weight: Parameter, bias: Parameter | None) -> None:
         fan_in, _ = init.calculate_fan_in_and_fan_out(weight)
         bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
         init.uniform_(bias, -bound, bound)
+
+
+def _inplace_repr(module: Module) -> str:
+    return "inplace=True" if module.inplace else ""
+
+
+def _join(*parts: str) -> str:
+    return ", ".join(p for p in parts if p)
 
 
 class Linear(Module):
@@ -172,8 +183,15 @@ class AvgPool2d(Module):
 class ReLU(Module):
     """$\\max(x, 0)$ elementwise."""
 
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = as_bool("ReLU", "inplace", inplace)
+
     def forward(self, x: Tensor) -> Tensor:
-        return F.relu(x)
+        return F.relu(x, inplace=self.inplace)
+
+    def extra_repr(self) -> str:
+        return _inplace_repr(self)
 
 
 class Sigmoid(Module):
@@ -204,141 +222,295 @@ class Flatten(Module):
         return f"start_axis={self.start_axis}"
 
 
-class Dropout(Module):
-    """In training, zero each element with probability p and scale the rest by 1/(1-p); identity in eval mode."""
+class _DropoutNd(Module):
+    """What the dropout layers share: ``p`` (checked here, as PyTorch) and ``inplace``; identity in eval mode."""
 
-    def __init__(self, p: float = 0.5) -> None:
+    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()
-        self.p = as_real("Dropout", "p (a probability)", p, low=0, high=1)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return F.dropout(x, self.p, training=self.training)
+        name = type(self).__name__
+        self.p = as_real(name, "p", p)
+        if not 0.0 <= self.p <= 1.0:
+            raise ValueError(f"{name}: p must be in [0, 1], got {p} (the probability of zeroing an element)")
+        self.inplace = as_bool(name, "inplace", inplace)
 
     def extra_repr(self) -> str:
-        return f"p={self.p}"
+        return _join(f"p={self.p}", _inplace_repr(self))
 
 
-class Sequential(Module):
-    """Modules applied in order: ``Sequential(a, b, c)(x) == c(b(a(x)))``. Names are "0", "1", ... unless given
-    as a dict. Supports ``len``, iteration, ``seq[i]`` (negative too) and ``seq[i:j]`` (a new Sequential)."""
+class Dropout(_DropoutNd):
+    """In training, zero each element with probability p and scale the rest by 1/(1-p); identity in eval mode."""
 
-    def __init__(self, *modules: Module | Mapping[str, Module]) -> None:
+    def forward(self, x: Tensor) -> Tensor:
+        return F.dropout(x, self.p, training=self.training, inplace=self.inplace)
+
+
+class Dropout1d(_DropoutNd):
+    """In training, zero whole channels of (N, C, L) or (C, L) inputs with probability p, scale the rest by
+    1/(1-p) (``F.dropout1d``); identity in eval mode."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.dropout1d(x, self.p, training=self.training, inplace=self.inplace)
+
+
+class Dropout2d(_DropoutNd):
+    """In training, zero whole channels of (N, C, H, W) or (C, H, W) inputs with probability p, scale the rest by
+    1/(1-p) (``F.dropout2d``); identity in eval mode."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.dropout2d(x, self.p, training=self.training, inplace=self.inplace)
+
+
+class Dropout3d(_DropoutNd):
+    """In training, zero whole channels of (N, C, D, H, W) or (C, D, H, W) inputs with probability p, scale the
+    rest by 1/(1-p) (``F.dropout3d``); identity in eval mode."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.dropout3d(x, self.p, training=self.training, inplace=self.inplace)
+
+
+class AlphaDropout(_DropoutNd):
+    """Dropout for SELU networks (``F.alpha_dropout``): keeps zero mean and unit variance; identity in eval mode."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.alpha_dropout(x, self.p, training=self.training, inplace=self.inplace)
+
+
+class FeatureAlphaDropout(_DropoutNd):
+    """Alpha dropout of whole channels of (N, C, *) inputs (``F.feature_alpha_dropout``); identity in eval mode."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.feature_alpha_dropout(x, self.p, training=self.training, inplace=self.inplace)
+
+
+class Threshold(Module):
+    """x where x > threshold, ``value`` elsewhere (``F.threshold``)."""
+
+    def __init__(self, threshold: float, value: float, inplace: bool = False) -> None:
         super().__init__()
-        if len(modules) == 1 and isinstance(modules[0], Mapping):
-            for name, module in modules[0].items():
-                self.add_module(name, _as_module(module, name))
+        self.threshold = as_real("Threshold", "threshold", threshold, low=-math.inf)
+        self.value = as_real("Threshold", "value", value, low=-math.inf)
+        self.inplace = as_bool("Threshold", "inplace", inplace)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.threshold(x, self.threshold, self.value, inplace=self.inplace)
+
+    def extra_repr(self) -> str:
+        return _join(f"threshold={self.threshold}, value={self.value}", _inplace_repr(self))
+
+
+class Identity(Module):
+    """Returns its input unchanged (the same object); any constructor arguments are accepted and ignored."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__()
+
+    def forward(self, input: Any) -> Any:
+        return input
+
+
+class Unflatten(Module):
+    """Split axis ``dim`` into ``unflattened_size``: e.g. dim=1, (C, H, W): (N, C*H*W) -> (N, C, H, W); one size
+    may be -1 (inferred). A reshape, so the VJP is the reshape back."""
+
+    def __init__(self, dim: int, unflattened_size: tuple[int, ...] | list[int]) -> None:
+        super().__init__()
+        self.dim = as_int("Unflatten", "dim", dim)
+        if not isinstance(unflattened_size, (tuple, list)) or not all(is_int(n) for n in unflattened_size):
+            raise TypeError(f"Unflatten: unflattened_size must be a tuple or list of ints, got {unflattened_size!r}")
+        sizes = tuple(int(n) for n in unflattened_size)
+        if not sizes or sizes.count(-1) > 1 or any(n < -1 for n in sizes):
+            raise ValueError(f"Unflatten: unflattened_size must hold sizes >= 0 with at most one -1, got {sizes}")
+        self.unflattened_size = sizes
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not isinstance(x, Tensor):
+            raise TypeError(f"Unflatten: expected a Tensor, got {type(x).__name__}")
+        if not -x.ndim <= self.dim < max(x.ndim, 1) or x.ndim == 0:
+            raise ShapeError(f"Unflatten: dim={self.dim} is out of range for an input of shape {x.shape}")
+        d = self.dim % x.ndim
+        n, sizes = x.shape[d], self.unflattened_size
+        known = math.prod(s for s in sizes if s != -1)
+        if (-1 not in sizes and known != n) or (-1 in sizes and (known == 0 or n % known)):
+            raise ShapeError(f"Unflatten: sizes {sizes} do not multiply to the size {n} of dimension {self.dim} "
+                             f"of the input of shape {x.shape}")
+        if -1 in sizes:
+            sizes = tuple(n // known if s == -1 else s for s in sizes)
+        return x.reshape(x.shape[:d] + sizes + x.shape[d + 1:])
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
+
+
+class Embedding(Module):
+    """A lookup table: integer indices of any shape (*) -> rows of ``weight`` (num_embeddings, embedding_dim),
+    out (*, embedding_dim) (``F.embedding``). ``weight`` ~ N(0, 1) with the ``padding_idx`` row zero; that row
+    gets no gradient. ``max_norm`` rescales looked-up rows with a larger norm, in place, as PyTorch."""
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
+                 max_norm: float | None = None, norm_type: float = 2.0, scale_grad_by_freq: bool = False,
+                 sparse: bool = False, _weight: Tensor | None = None, _freeze: bool = False,
+                 dtype: Any = None) -> None:
+        super().__init__()
+        self.num_embeddings = as_int("Embedding", "num_embeddings", num_embeddings, low=0)
+        self.embedding_dim = as_int("Embedding", "embedding_dim", embedding_dim, low=0)
+        n = self.num_embeddings
+        if padding_idx is not None:
+            if not is_int(padding_idx):
+                raise TypeError(f"Embedding: padding_idx must be an int or None, got {padding_idx!r}")
+            if not -n <= int(padding_idx) < n:
+                raise ValueError(f"Embedding: padding_idx={padding_idx} must be within num_embeddings "
+                                 f"([{-n}, {n - 1}])")
+            padding_idx = int(padding_idx) % n
+        self.padding_idx = padding_idx
+        self.max_norm = None if max_norm is None else as_real("Embedding", "max_norm", max_norm, low=0)
+        self.norm_type = as_real("Embedding", "norm_type", norm_type)
+        self.scale_grad_by_freq = as_bool("Embedding", "scale_grad_by_freq", scale_grad_by_freq)
+        self.sparse = as_bool("Embedding", "sparse", sparse)
+        if self.sparse:
+            raise NotImplementedError("Embedding: sparse=True asks for sparse gradients, and this library has no "
+                                      "sparse tensors; pass sparse=False (the same gradient, stored dense)")
+        if _weight is None:
+            dtype = _float_dtype("Embedding", dtype)
+            shape = as_shape("Embedding", (n, self.embedding_dim), dtype.itemsize)
+            self.weight = Parameter(allocate("Embedding", np.empty, shape, dtype), requires_grad=not _freeze)
+            self.reset_parameters()
         else:
-            for i, module in enumerate(modules):
-                self.add_module(str(i), _as_module(module, i))
+            weight = _weight if isinstance(_weight, Tensor) else Tensor(_weight)
+            if weight.shape != (n, self.embedding_dim):
+                raise ShapeError(f"Embedding: _weight has shape {weight.shape}, expected (num_embeddings, "
+                                 f"embedding_dim) = {(n, self.embedding_dim)}")
+            self.weight = Parameter(weight, requires_grad=not _freeze)
 
-    def append(self, module: Module) -> Sequential:
-        """Add ``module`` at the end; returns self."""
-        self.add_module(str(len(self)), _as_module(module, len(self)))
-        return self
+    def reset_parameters(self) -> None:
+        """weight ~ N(0, 1), the padding_idx row set to zero (as PyTorch)."""
+        init.normal_(self.weight)
+        if self.padding_idx is not None:
+            with no_grad():
+                self.weight[self.padding_idx] = 0.0
 
-    def forward(self, x: Any) -> Any:
-        for module in self:
-            x = module(x)
-        return x
+    @classmethod
+    def from_pretrained(cls, embeddings: Any, freeze: bool = True, padding_idx: int | None = None,
+                        max_norm: float | None = None, norm_type: float = 2.0, scale_grad_by_freq: bool = False,
+                        sparse: bool = False) -> Embedding:
+        """An Embedding whose weight is ``embeddings`` (2-D, shared not copied); ``freeze=True`` keeps it fixed
+        (requires_grad False). The padding_idx row is not zeroed (as PyTorch)."""
+        embeddings = embeddings if isinstance(embeddings, Tensor) else Tensor(embeddings)
+        if embeddings.ndim != 2:
+            raise ShapeError(f"Embedding.from_pretrained: embeddings must be 2-D (num_embeddings, embedding_dim), "
+                             f"got shape {embeddings.shape}")
+        return cls(embeddings.shape[0], embeddings.shape[1], padding_idx=padding_idx, max_norm=max_norm,
+                   norm_type=norm_type, scale_grad_by_freq=scale_grad_by_freq, sparse=sparse, _weight=embeddings,
+                   _freeze=as_bool("Embedding.from_pretrained", "freeze", freeze))
 
-    def __len__(self) -> int:
-        return len(self._modules)
+    def forward(self, input: Any) -> Tensor:
+        return embedding_lookup(f"Embedding({self.num_embeddings}, {self.embedding_dim})", input, self.weight,
+                                self.padding_idx, self.max_norm, self.norm_type, self.scale_grad_by_freq)
 
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
-
-    def __getitem__(self, index: int | slice) -> Any:
-        items = list(self._modules.items())
-        if isinstance(index, slice):
-            return Sequential(dict(items[index]))
-        if not is_int(index):
-            raise TypeError(f"Sequential indices must be ints or slices, got {type(index).__name__}")
-        if not -len(items) <= index < len(items):
-            raise IndexError(f"Sequential index {index} is out of range for {len(items)} modules")
-        return items[index][1]
-
-
-def _as_module(module: Any, name: Any) -> Module:
-    if not isinstance(module, Module):
-        raise TypeError(f"Sequential: item {name!r} is a {type(module).__name__}, not a Module")
-    return module
-
+    def extra_repr(self) -> str:
+        text = f"{self.num_embeddings}, {self.embedding_dim}"
+        if self.padding_idx is not None:
+            text += f", padding_idx={self.padding_idx}"
+        if self.max_norm is not None:
+            text += f", max_norm={self.max_norm}"
+        if self.norm_type != 2:
+            text += f", norm_type={self.norm_type}"
+        if self.scale_grad_by_freq:
+            text += ", scale_grad_by_freq=True"
+        return text
 
 
 # ---- activations (F.* of nn/activations.py; PyTorch's names, arguments and defaults) ---------------------------
 class LeakyReLU(Module):
     """$x$ for $x > 0$, $\\text{negative\\_slope} \\cdot x$ elsewhere."""
 
-    def __init__(self, negative_slope: float = 0.01) -> None:
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
         super().__init__()
         self.negative_slope = as_real("LeakyReLU", "negative_slope", negative_slope, low=-math.inf)
+        self.inplace = as_bool("LeakyReLU", "inplace", inplace)
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.leaky_relu(x, self.negative_slope)
+        return F.leaky_relu(x, self.negative_slope, inplace=self.inplace)
 
     def extra_repr(self) -> str:
-        return f"negative_slope={self.negative_slope}"
+        return _join(f"negative_slope={self.negative_slope}", _inplace_repr(self))
 
 
 class Hardtanh(Module):
     """$\\min(\\max(x, \\text{min\\_val}), \\text{max\\_val})$; the derivative is 0 at both bounds."""
 
-    def __init__(self, min_val: float = -1.0, max_val: float = 1.0) -> None:
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> None:
         super().__init__()
+        self.inplace = as_bool("Hardtanh", "inplace", inplace)
         self.min_val = as_real("Hardtanh", "min_val", min_val, low=-math.inf)
         self.max_val = as_real("Hardtanh", "max_val", max_val, low=-math.inf)
         if self.min_val > self.max_val:
             raise ValueError(f"Hardtanh: min_val={min_val} is greater than max_val={max_val}; swap them")
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.hardtanh(x, self.min_val, self.max_val)
+        return F.hardtanh(x, self.min_val, self.max_val, inplace=self.inplace)
 
     def extra_repr(self) -> str:
-        return f"min_val={self.min_val}, max_val={self.max_val}"
+        return _join(f"min_val={self.min_val}, max_val={self.max_val}", _inplace_repr(self))
 
 
 class ReLU6(Module):
     """$\\min(\\max(x, 0), 6)$; the derivative is 0 at 0 and at 6."""
 
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = as_bool("ReLU6", "inplace", inplace)
+
     def forward(self, x: Tensor) -> Tensor:
-        return F.relu6(x)
+        return F.relu6(x, inplace=self.inplace)
+
+    def extra_repr(self) -> str:
+        return _inplace_repr(self)
 
 
 class ELU(Module):
     """$x$ for $x > 0$, $\\alpha (e^x - 1)$ elsewhere."""
 
-    def __init__(self, alpha: float = 1.0) -> None:
+    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
         super().__init__()
         self.alpha = as_real("ELU", "alpha", alpha, finite=True)
+        self.inplace = as_bool("ELU", "inplace", inplace)
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.elu(x, self.alpha)
+        return F.elu(x, self.alpha, inplace=self.inplace)
 
     def extra_repr(self) -> str:
-        return f"alpha={self.alpha}"
+        return _join(f"alpha={self.alpha}", _inplace_repr(self))
 
 
 class CELU(Module):
     """$\\max(0, x) + \\min(0, \\alpha (e^{x/\\alpha} - 1))$, alpha nonzero."""
 
-    def __init__(self, alpha: float = 1.0) -> None:
+    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
         super().__init__()
         self.alpha = as_real("CELU", "alpha", alpha, finite=True)
+        self.inplace = as_bool("CELU", "inplace", inplace)
         if self.alpha == 0:
             raise ValueError("CELU: alpha must be nonzero (celu divides by it), got 0")
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.celu(x, self.alpha)
+        return F.celu(x, self.alpha, inplace=self.inplace)
 
     def extra_repr(self) -> str:
-        return f"alpha={self.alpha}"
+        return _join(f"alpha={self.alpha}", _inplace_repr(self))
 
 
 class SELU(Module):
     """$\\lambda \\, \\text{elu}(x, \\alpha)$ with $\\alpha \\approx 1.6733$, $\\lambda \\approx 1.0507$."""
 
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = as_bool("SELU", "inplace", inplace)
+
     def forward(self, x: Tensor) -> Tensor:
-        return F.selu(x)
+        return F.selu(x, inplace=self.inplace)
+
+    def extra_repr(self) -> str:
+        return _inplace_repr(self)
 
 
 class GELU(Module):
@@ -358,15 +530,29 @@ class GELU(Module):
 class SiLU(Module):
     """$x \\, \\sigma(x)$ (swish)."""
 
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = as_bool("SiLU", "inplace", inplace)
+
     def forward(self, x: Tensor) -> Tensor:
-        return F.silu(x)
+        return F.silu(x, inplace=self.inplace)
+
+    def extra_repr(self) -> str:
+        return _inplace_repr(self)
 
 
 class Mish(Module):
     """$x \\tanh(\\text{softplus}(x))$."""
 
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = as_bool("Mish", "inplace", inplace)
+
     def forward(self, x: Tensor) -> Tensor:
-        return F.mish(x)
+        return F.mish(x, inplace=self.inplace)
+
+    def extra_repr(self) -> str:
+        return _inplace_repr(self)
 
 
 class Softplus(Module):
@@ -396,15 +582,29 @@ class Softsign(Module):
 class Hardsigmoid(Module):
     """$\\text{relu6}(x + 3) / 6$; the derivative is 0 at -3 and 3."""
 
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = as_bool("Hardsigmoid", "inplace", inplace)
+
     def forward(self, x: Tensor) -> Tensor:
-        return F.hardsigmoid(x)
+        return F.hardsigmoid(x, inplace=self.inplace)
+
+    def extra_repr(self) -> str:
+        return _inplace_repr(self)
 
 
 class Hardswish(Module):
     """$x \\, \\text{relu6}(x + 3) / 6$."""
 
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = as_bool("Hardswish", "inplace", inplace)
+
     def forward(self, x: Tensor) -> Tensor:
-        return F.hardswish(x)
+        return F.hardswish(x, inplace=self.inplace)
+
+    def extra_repr(self) -> str:
+        return _inplace_repr(self)
 
 
 class LogSigmoid(Module):
@@ -950,3 +1150,7 @@ class PixelUnshuffle(Module):
 
 
 __all__ += ["Conv1d", "ConvTranspose1d", "ConvTranspose2d", "Fold", "PixelShuffle", "PixelUnshuffle", "Unfold"]
+
+
+__all__ += ["AlphaDropout", "Dropout1d", "Dropout2d", "Dropout3d", "Embedding", "FeatureAlphaDropout", "Identity",
+            "Threshold", "Unflatten"]

@@ -1,18 +1,18 @@
-"""Stochastic gradient descent with momentum, dampening, Nesterov momentum and L2 weight decay (PyTorch's rule)."""
+"""Stochastic gradient descent with momentum, dampening, Nesterov momentum, L2 weight decay and ``maximize``
+(PyTorch's rule)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, ClassVar
 
-from .._checks import as_bool, as_real
 from ..tensor_class import Tensor
 from ..versions import mark_modified
 from .optimizer import Optimizer
 
 
 class SGD(Optimizer):
-    r"""For each parameter $p$ with gradient $g$, at step $t$:
+    r"""For each parameter $p$ with gradient $g$ ($-g$ with ``maximize``), at step $t$:
 
     $$g \leftarrow g + \lambda p, \qquad
       b_t = \begin{cases} g & t = 1 \\ \mu b_{t-1} + (1 - \tau) g & t > 1 \end{cases}, \qquad
@@ -20,43 +20,39 @@ class SGD(Optimizer):
       p \leftarrow p - \eta g$$
 
     with learning rate $\eta$ (``lr``), momentum $\mu$, dampening $\tau$ and weight decay $\lambda$; without
-    momentum the update is $p \leftarrow p - \eta g$. State per parameter: ``momentum_buffer`` $b$.
+    momentum the update is $p \leftarrow p - \eta g$. State per parameter (with momentum): ``momentum_buffer`` $b$.
     """
 
-    state_arrays = ("momentum_buffer",)
+    state_kinds: ClassVar[dict[str, str]] = {"momentum_buffer": "array"}
 
-    def __init__(self, params: Iterable[Tensor] | Iterable[dict], lr: float, momentum: float = 0.0,
-                 dampening: float = 0.0, nesterov: bool = False, weight_decay: float = 0.0) -> None:
-        super().__init__(params, {"lr": lr, "momentum": momentum, "dampening": dampening, "nesterov": nesterov,
-                                  "weight_decay": weight_decay})
+    def __init__(self, params: Iterable[Tensor] | Iterable[dict], lr: float = 1e-3, momentum: float = 0.0,
+                 dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False, *,
+                 maximize: bool = False) -> None:
+        super().__init__(params, {"lr": lr, "momentum": momentum, "dampening": dampening,
+                                  "weight_decay": weight_decay, "nesterov": nesterov, "maximize": maximize})
 
-    def _check_group(self, group: dict[str, Any]) -> None:
-        super()._check_group(group)
-        group["momentum"] = as_real("SGD", "momentum", group["momentum"], finite=True, low=0.0)
-        group["dampening"] = as_real("SGD", "dampening", group["dampening"], finite=True, low=0.0, high=1.0)
-        group["weight_decay"] = as_real("SGD", "weight_decay", group["weight_decay"], finite=True, low=0.0)
-        group["nesterov"] = as_bool("SGD", "nesterov", group["nesterov"])
+    def validate_group(self, group: dict[str, Any]) -> None:
+        super().validate_group(group)
+        group["momentum"] = self.real(group, "momentum")
+        group["dampening"] = self.real(group, "dampening", high=1.0)
+        group["weight_decay"] = self.real(group, "weight_decay")
+        group["nesterov"] = self.flag(group, "nesterov")
+        group["maximize"] = self.flag(group, "maximize")
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
-            raise ValueError("SGD: Nesterov momentum needs momentum > 0 and dampening = 0, got "
+            raise ValueError("SGD: Nesterov momentum requires a momentum and zero dampening, got "
                              f"momentum={group['momentum']}, dampening={group['dampening']}")
 
-    def _update(self, group: dict[str, Any]) -> None:
+    def update_group(self, group: dict[str, Any]) -> None:
         lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
-        nesterov, weight_decay = group["nesterov"], group["weight_decay"]
-        for p in group["params"]:
-            g = self._grad(p)
-            if g is None:
-                continue
+        nesterov = group["nesterov"]
+        for p, g, _ in self.prepared_grads(group, count_steps=False):
             data = p.data
-            if weight_decay != 0:
-                g = g + weight_decay * data
             if momentum != 0:
-                state = self.state.get(p)
-                if state is None:
-                    buf = g.copy()
-                    self.state[p] = {"momentum_buffer": buf}
+                state = self.state[p]
+                buf = state.get("momentum_buffer")
+                if buf is None:
+                    buf = state["momentum_buffer"] = g.copy()
                 else:
-                    buf = state["momentum_buffer"]
                     buf *= momentum
                     buf += g if dampening == 0 else (1 - dampening) * g
                 g = g + momentum * buf if nesterov else buf

@@ -138,6 +138,25 @@ def gradcheck(fn: Callable[..., Tensor], *inputs: Tensor, eps: float = 1e-6, ato
     return True
 
 
+def _check_recorded_vjp(fn: Callable[..., Tensor], inputs: Sequence[Tensor], positions: list[int], upstream: Tensor,
+                        atol: float, rtol: float) -> None:
+    """The VJP recorded with ``create_graph=True`` must give the same values as the plain one: a primitive with a
+    separate NumPy fast path for first order and a Tensor-op path for higher orders could otherwise differ, and
+    differentiating a wrong recorded path consistently would still pass the second-order check."""
+    targets = [inputs[i] for i in positions]
+    v = Tensor(upstream.data)
+    plain = grad(fn(*inputs), targets, v, allow_unused=True)
+    recorded = grad(fn(*inputs), targets, v, create_graph=True, allow_unused=True)
+    for i, a, b in zip(positions, plain, recorded):
+        if (a is None) != (b is None):
+            raise GradcheckError(f"input {i}: the gradient is {'None' if a is None else 'defined'} without "
+                                 f"create_graph and {'None' if b is None else 'defined'} with it")
+        if a is not None and not np.allclose(a.data, b.data, atol=atol, rtol=rtol):
+            worst = np.unravel_index(np.argmax(np.abs(a.data - b.data)), a.shape) if a.shape else ()
+            raise GradcheckError(f"input {i}: the gradient recorded with create_graph=True differs from the plain "
+                                 f"one at index {worst}: {b.data[worst]!r} against {a.data[worst]!r}")
+
+
 def gradgradcheck(fn: Callable[..., Tensor], *inputs: Tensor, eps: float = 1e-6, atol: float = 1e-5,
                   rtol: float = 1e-3, fast: bool = False, seed: int = 1) -> bool:
     """Check second derivatives: gradcheck of x, v -> sum_i <w_i, (v^T J)_i> with random fixed w_i.
@@ -151,6 +170,7 @@ def gradgradcheck(fn: Callable[..., Tensor], *inputs: Tensor, eps: float = 1e-6,
     positions = [i for i, t in enumerate(inputs) if t.requires_grad]
     weights = [rng.standard_normal(inputs[i].shape) for i in positions]
     upstream = Tensor(rng.standard_normal(probe.shape), requires_grad=True)
+    _check_recorded_vjp(fn, inputs, positions, upstream, atol, rtol)
 
     def projected_vjp(*args: Tensor) -> Tensor:
         *xs, v = args
