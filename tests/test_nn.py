@@ -292,7 +292,7 @@ def test_repr_shows_the_tree():
   (0): Conv2d(1, 2, kernel_size=(5, 5), stride=(1, 1))
   (1): ReLU()
   (2): MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1)
-  (3): Flatten(start_axis=1)
+  (3): Flatten(start_dim=1, end_dim=-1)
   (4): Dropout(p=0.25)
   (5): Linear(in_features=288, out_features=60, bias=True)
   (6): Sequential(
@@ -349,7 +349,7 @@ def test_layers_accept_numpy_numbers():
     conv = nn.Conv2d(np.int64(2), np.int32(4), (np.int64(3), 3), stride=np.int8(2), groups=np.int64(2))
     assert (conv.in_channels, conv.groups, conv.kernel_size, conv.stride) == (2, 2, (3, 3), (2, 2))
     assert all(type(v) is int for v in (conv.in_channels, conv.groups, *conv.kernel_size, *conv.stride))
-    assert nn.Dropout(np.float32(0.25)).p == 0.25 and nn.Flatten(np.int64(-1)).start_axis == -1
+    assert nn.Dropout(np.float32(0.25)).p == 0.25 and nn.Flatten(np.int64(-1)).start_dim == -1
 
 
 # ---- init -----------------------------------------------------------------------------------------------------
@@ -725,3 +725,13 @@ def test_inplace_functions_and_dropout_and_refusals():
         F.relu(view, inplace=True)
     with pytest.raises(TypeError, match="inplace must be True or False"):
         nn.ReLU(inplace="yes")
+
+
+def test_flatten_takes_pytorchs_start_dim_and_end_dim():
+    x = tc.randn(2, 3, 4, 5)
+    assert nn.Flatten()(x).shape == (2, 60) and repr(nn.Flatten()) == "Flatten(start_dim=1, end_dim=-1)"
+    assert nn.Flatten(start_dim=0, end_dim=1)(x).shape == (6, 4, 5) and nn.Flatten(1, 2)(x).shape == (2, 12, 5)
+    assert nn.functional.flatten(x, start_axis=2).shape == (2, 3, 20)
+    assert nn.functional.flatten(x, 0, -2).shape == (24, 5)
+    with pytest.raises(TypeError, match="both start_dim= and start_axis="):
+        nn.Flatten(start_dim=1, start_axis=1)

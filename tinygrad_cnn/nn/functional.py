@@ -439,9 +439,13 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 # at the top)
 
 
-def flatten(x: Tensor, start_axis: int = 1) -> Tensor:
-    """Merge the axes from ``start_axis`` on: (N, C, H, W) -> (N, C*H*W) by default."""
-    return as_tensor("flatten", "input", x).flatten(start_axis)
+def flatten(x: Tensor, start_dim: int = UNSET, end_dim: int = UNSET, *, start_axis: int = UNSET,
+            end_axis: int = UNSET) -> Tensor:
+    """Merge the axes ``start_dim`` to ``end_dim`` (NumPy's ``start_axis``/``end_axis``): (N, C, H, W) ->
+    (N, C*H*W) by default (start 1, end -1, as ``nn.Flatten``)."""
+    start = spelling("flatten", ("start_dim", start_dim), ("start_axis", start_axis), 1)
+    end = spelling("flatten", ("end_dim", end_dim), ("end_axis", end_axis), -1)
+    return as_tensor("flatten", "input", x).flatten(start, end)
 
 
 threshold = _layer_ops.threshold  # F.threshold, bound here because softplus has an argument of that name

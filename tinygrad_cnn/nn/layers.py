@@ -23,6 +23,7 @@ from .._checks import (
     as_shape,
     as_single,
     is_int,
+    spelling,
 )
 from ..autograd import no_grad
 from ..errors import ShapeError
@@ -209,17 +210,22 @@ class Tanh(Module):
 
 
 class Flatten(Module):
-    """Merge the axes from ``start_axis`` to the last: (N, C, H, W) -> (N, C*H*W) with the default start_axis=1."""
+    """Merge the axes ``start_dim`` to ``end_dim`` (inclusive) into one: (N, C, H, W) -> (N, C*H*W) with the
+    defaults start_dim=1, end_dim=-1, as PyTorch; NumPy-style ``start_axis=`` / ``end_axis=`` are accepted too."""
 
-    def __init__(self, start_axis: int = 1) -> None:
+    def __init__(self, start_dim: int = UNSET, end_dim: int = UNSET, *, start_axis: int = UNSET,
+                 end_axis: int = UNSET) -> None:
         super().__init__()
-        self.start_axis = as_int("Flatten", "start_axis", start_axis)
+        start = spelling("Flatten", ("start_dim", start_dim), ("start_axis", start_axis), 1)
+        end = spelling("Flatten", ("end_dim", end_dim), ("end_axis", end_axis), -1)
+        self.start_dim = as_int("Flatten", "start_dim", start)
+        self.end_dim = as_int("Flatten", "end_dim", end)
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.flatten(x, self.start_axis)
+        return F.flatten(x, self.start_dim, self.end_dim)
 
     def extra_repr(self) -> str:
-        return f"start_axis={self.start_axis}"
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
 class _DropoutNd(Module):
