@@ -164,10 +164,14 @@ def test_mean_and_var_hand_derived():
 
 
 def test_var_without_degrees_of_freedom_is_nan_or_inf_as_pytorch():
-    assert np.isnan(leaf([1.0]).var().item())  # 0 / 0
-    assert np.isnan(leaf([1.0]).std().item())
-    assert np.isinf(leaf([1.0, 2.0]).var(correction=3).item())  # M2 / max(0, n - correction) = 0.5 / 0
-    assert np.isnan(leaf(np.ones((2, 0))).var(dim=1).numpy()).all()
+    with pytest.warns(UserWarning, match="degrees of freedom"):  # PyTorch warns too
+        assert np.isnan(leaf([1.0]).var().item())  # 0 / 0
+    with pytest.warns(UserWarning, match="std: degrees of freedom"):
+        assert np.isnan(leaf([1.0]).std().item())
+    with pytest.warns(UserWarning, match="degrees of freedom"):
+        assert np.isinf(leaf([1.0, 2.0]).var(correction=3).item())  # M2 / max(0, n - correction) = 0.5 / 0
+    with pytest.warns(UserWarning, match="empty"):
+        assert np.isnan(leaf(np.ones((2, 0))).var(dim=1).numpy()).all()
 
 
 def test_std_and_2_norm_gradients_are_zero_at_zero():

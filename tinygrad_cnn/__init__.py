@@ -8,6 +8,7 @@ from .autograd import (
                         enable_grad,
                         grad,
                         inference_mode,
+                        is_anomaly_enabled,
                         is_grad_enabled,
                         is_inference_mode_enabled,
                         no_grad,
@@ -40,6 +41,7 @@ from .factories import (
                         empty,
                         empty_like,
                         eye,
+                        from_dlpack,
                         from_numpy,
                         full,
                         full_like,
@@ -276,9 +278,10 @@ __all__ += [  # PyTorch's spellings: factories from data, dtypes, devices, grad 
     "short", "softmax", "std_mean", "sub", "subtract", "t", "tensor", "transpose", "true_divide", "uint8",
     "unflatten", "var_mean",
 ]
+__all__ += ["from_dlpack", "is_anomaly_enabled"]  # DLPack exchange (Tensor.__dlpack__ the other way); anomaly mode
 # PyTorch's names that shadow Python's builtins: tg.sum(x), tg.bool... (left out of __all__, so `import *` keeps them)
 bool, float, int = dtypes.bool, dtypes.float, dtypes.int
 sum, max, min, all, any, pow = _top.sum, _top.max, _top.min, _top.all, _top.any, _top.pow
 
 # the subpackages, so `import tinygrad_cnn as tg` gives tg.nn, tg.optim, tg.data, tg.utils, tg.viz (as torch does)
-from . import data, nn, optim, utils, viz  # noqa: E402, F401
+from . import data, interop, nn, onnx, optim, utils, viz  # noqa: E402, F401

@@ -14,7 +14,12 @@ methods receive. This is also the public custom-op API.
 The engine walks the graph from the roots in reverse topological order, found iteratively (no
 recursion limit), sums gradients over fan-out, runs each node's VJP once, and frees what the forward
 pass saved unless ``retain_graph=True``: ``run_backward`` seeds the roots, visits each node, and
-delivers to the leaves, one named step each.
+delivers to the leaves, one named step each. Every gradient a VJP or a hook hands back passes one check
+(``_as_gradient``: PyTorch's shape and dtype rules, arrays and numbers taken as constants), and ``grad()``
+runs only the nodes between the outputs and its inputs.
+
+The grad modes (``no_grad`` and the others) are thread-local; each context restores what its own entry
+replaced, a decorated function runs each call in a fresh context, and a decorated generator each resume.
 
 This module sits above ``tensor_core`` (what a tensor holds) and below ``ops`` (the primitives) and
 ``tensor`` (the operators): it never names the user-facing Tensor class, and builds every tensor with
@@ -24,6 +29,7 @@ the class of one it was given, so results carry all of its methods.
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import os
 import threading
@@ -52,19 +58,98 @@ def is_grad_enabled() -> bool:
     return _mode.enabled
 
 
-class _SetGradMode(contextlib.ContextDecorator):
-    """Context manager and decorator that sets grad mode and restores the previous one on exit (re-entrant)."""
+def is_anomaly_enabled() -> bool:
+    """True inside ``detect_anomaly()`` (in this thread)."""
+    return _mode.anomaly
 
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self._previous: list[bool] = []
+
+class _ModeContext:
+    """A context manager that changes part of the thread's mode on enter and restores it on exit.
+
+    What ``__enter__`` replaces is pushed on a stack that belongs to this instance *and* the current thread, so one
+    instance can be nested, re-entered by a recursive function and shared by threads without one thread restoring
+    another's state. As a decorator, each call of the function runs in a fresh context (``_fresh``); a generator
+    function runs in the mode at every resume (each ``next``/``send``/``throw``/``close``) and not between them.
+    Subclasses define ``_fresh`` (a new context with the same settings), ``_change`` (set the mode, return what
+    it replaced) and ``_restore`` (put that back)."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()  # this thread's stack of replaced states
+
+    def _fresh(self) -> _ModeContext:
+        raise NotImplementedError
+
+    def _change(self) -> Any:
+        raise NotImplementedError
+
+    def _restore(self, saved: Any) -> None:
+        raise NotImplementedError
 
     def __enter__(self) -> None:
-        self._previous.append(_mode.enabled)
-        _mode.enabled = self.enabled
+        stack = self._local.__dict__.setdefault("stack", [])
+        stack.append(self._change())
 
     def __exit__(self, *exc: object) -> None:
-        _mode.enabled = self._previous.pop()
+        self._restore(self._local.stack.pop())
+
+    def __call__(self, func: Callable) -> Callable:
+        return _in_context(func, self._fresh)
+
+
+def _in_context(func: Callable, make: Callable[[], _ModeContext]) -> Callable:
+    """``func`` wrapped so that each call runs inside ``make()``; a generator function so that each resume does."""
+    if not callable(func):
+        raise TypeError(f"a grad-mode decorator needs a function, got {type(func).__name__}")
+    if inspect.isgeneratorfunction(func):
+        @functools.wraps(func)
+        def generator_in_context(*args: Any, **kwargs: Any) -> Any:
+            return (yield from _resume_in_context(func(*args, **kwargs), make))
+        return generator_in_context
+
+    @functools.wraps(func)
+    def in_context(*args: Any, **kwargs: Any) -> Any:
+        with make():
+            return func(*args, **kwargs)
+    return in_context
+
+
+def _resume_in_context(gen: Any, make: Callable[[], _ModeContext]) -> Any:
+    """Drive ``gen``, entering ``make()`` around each resume, so its body runs in the mode and the caller's code
+    between two yields runs in the caller's own mode. What the caller sends or throws in is passed on."""
+    sent, thrown = None, None
+    while True:
+        try:
+            with make():
+                value = gen.send(sent) if thrown is None else gen.throw(thrown)
+        except StopIteration as stop:
+            return stop.value
+        sent, thrown = None, None
+        try:
+            sent = yield value
+        except GeneratorExit:
+            with make():
+                gen.close()
+            raise
+        except BaseException as err:  # whatever the caller throws in goes on to the generator
+            thrown = err
+
+
+class _SetGradMode(_ModeContext):
+    """Context manager and decorator that sets grad mode and restores the previous one on exit."""
+
+    def __init__(self, enabled: bool) -> None:
+        super().__init__()
+        self.enabled = enabled
+
+    def _fresh(self) -> _SetGradMode:
+        return _SetGradMode(self.enabled)
+
+    def _change(self) -> bool:
+        previous, _mode.enabled = _mode.enabled, self.enabled
+        return previous
+
+    def _restore(self, saved: bool) -> None:
+        _mode.enabled = saved
 
 
 class _BareDecorator(_SetGradMode):
@@ -75,9 +160,15 @@ class _BareDecorator(_SetGradMode):
             return cls()(orig_func)  # used as @no_grad without parentheses
         return super().__new__(cls)
 
+    def _fresh(self) -> _BareDecorator:
+        return type(self)()
+
 
 class no_grad(_BareDecorator):
-    """``with no_grad():`` (or ``@no_grad()`` / ``@no_grad``): operations inside record nothing and save nothing."""
+    """``with no_grad():`` (or ``@no_grad()`` / ``@no_grad``): operations inside record nothing and save nothing.
+
+    Thread-local: it changes the mode of the thread that enters it only. As a decorator each call runs in a fresh
+    context (safe from several threads and recursively); a decorated generator runs each resume under no_grad."""
 
     def __init__(self, orig_func: Callable | None = None) -> None:
         super().__init__(False)
@@ -100,20 +191,20 @@ class inference_mode(_BareDecorator):
             mode = True
         if not isinstance(mode, bool):
             raise TypeError(f"inference_mode: mode must be True or False, got {mode!r}")
-        self.mode, self._entered = mode, []
+        self.mode = mode
         super().__init__(False)
 
-    def __enter__(self) -> None:
-        self._previous.append(_mode.enabled)
-        if self.mode:
-            _mode.enabled = False
-            _mode.inference += 1
-        self._entered.append(self.mode)
+    def _fresh(self) -> inference_mode:
+        return inference_mode(self.mode)
 
-    def __exit__(self, *exc: object) -> None:
-        if self._entered.pop():
-            _mode.inference -= 1
-        _mode.enabled = self._previous.pop()
+    def _change(self) -> tuple[bool, int]:
+        previous = _mode.enabled, _mode.inference
+        if self.mode:
+            _mode.enabled, _mode.inference = False, _mode.inference + 1
+        return previous
+
+    def _restore(self, saved: tuple[bool, int]) -> None:
+        _mode.enabled, _mode.inference = saved
 
 
 def is_inference_mode_enabled() -> bool:
@@ -121,36 +212,57 @@ def is_inference_mode_enabled() -> bool:
     return _mode.inference > 0
 
 
-class set_grad_enabled(contextlib.ContextDecorator):
+class set_grad_enabled(_SetGradMode):
     """PyTorch's ``set_grad_enabled(mode)``: as a call, grad mode is set at once (``set_grad_enabled(False)``
     turns recording off until told otherwise); as ``with set_grad_enabled(mode):`` the previous mode comes back on
-    exit; as a decorator, each call of the function runs in ``mode``."""
+    exit; as a decorator, each call of the function runs in ``mode`` (and decorating changes nothing)."""
 
     def __init__(self, mode: bool) -> None:
         if not isinstance(mode, bool):
             raise TypeError(f"set_grad_enabled: mode must be True or False, got {mode!r} ({type(mode).__name__})")
-        self.mode, self.previous = mode, _mode.enabled
+        super().__init__(mode)
+        self.mode = mode
+        # the mode this call replaced, restored by the first `with` in this thread (or by decorating)
+        self._replaced: tuple[int, bool] | None = (threading.get_ident(), _mode.enabled)
         _mode.enabled = mode
 
-    def __call__(self, func: Callable) -> Callable:
-        _mode.enabled = self.previous  # decorating sets nothing now: each call does
-        return _SetGradMode(self.mode)(func)
+    def _fresh(self) -> _SetGradMode:
+        return _SetGradMode(self.mode)
 
-    def __enter__(self) -> None:
+    def _take_replaced(self) -> bool | None:
+        replaced, self._replaced = self._replaced, None
+        if replaced is not None and replaced[0] == threading.get_ident():
+            return replaced[1]
+        return None
+
+    def _change(self) -> bool:
+        previous = _mode.enabled
+        replaced = self._take_replaced()
         _mode.enabled = self.mode
+        return previous if replaced is None else replaced
 
-    def __exit__(self, *exc: object) -> None:
-        _mode.enabled = self.previous
+    def __call__(self, func: Callable) -> Callable:
+        replaced = self._take_replaced()
+        if replaced is not None:  # decorating sets nothing now: each call does
+            _mode.enabled = replaced
+        return super().__call__(func)
 
 
-class detect_anomaly(contextlib.ContextDecorator):
-    """Check every forward output and every VJP result for NaN/Inf, naming the primitive and where it was made."""
+class detect_anomaly(_ModeContext):
+    """Check every forward output and every VJP result for NaN/Inf, naming the primitive and where it was made.
 
-    def __enter__(self) -> None:
-        self._previous, _mode.anomaly = _mode.anomaly, True
+    Thread-local, and safe nested, re-entered (a decorated recursive function) and shared by threads: each exit
+    restores what its own enter replaced."""
 
-    def __exit__(self, *exc: object) -> None:
-        _mode.anomaly = self._previous
+    def _fresh(self) -> detect_anomaly:
+        return detect_anomaly()
+
+    def _change(self) -> bool:
+        previous, _mode.anomaly = _mode.anomaly, True
+        return previous
+
+    def _restore(self, saved: bool) -> None:
+        _mode.anomaly = saved
 
 
 @contextlib.contextmanager
@@ -257,7 +369,8 @@ class Function:
         if self.freed:
             raise RuntimeError(
                 f"{self.name}: trying to backward through the graph a second time, or to read values that "
-                "were already freed. Pass retain_graph=True to the first backward() if you need to do this."
+                "were already freed (backward() and grad() free what the forward pass saved). Pass "
+                "retain_graph=True to the first backward() or grad() if you need to do this."
             )
 
     def check_unmodified(self) -> None:
@@ -385,12 +498,101 @@ def _topological_order(roots: Iterable[Function]) -> list[Function]:
     return order
 
 
-def _run_hooks(hooks: list[Callable] | None, g: Tensor) -> Tensor:
-    for hook in hooks or ():
+def nodes_between(order: list[Function], wanted: set[int], needed: set[int] | None = None) -> list[Function]:
+    """The nodes of ``order`` (a topological order) on a path to a vertex whose id is in ``wanted``, or that are
+    one, in order: the nodes ``grad()`` runs. ``needed`` collects the ids of those that lead to one."""
+    needed = set() if needed is None else needed
+    for node in reversed(order):  # producers first: a node's inputs are decided before it
+        if any(child is not None and (id(child) in wanted or id(child) in needed) for child in node.next):
+            needed.add(id(node))
+    return [node for node in order if id(node) in needed or id(node) in wanted]
+
+
+def _run_hooks(hooks: list[Callable], g: Tensor, owner: str) -> Tensor:
+    """``g`` through each hook in turn; a hook returning something other than None replaces it (checked)."""
+    for hook in tuple(hooks):  # a hook may remove itself
         result = hook(g)
-        if result is not None:
-            g = result
+        if result is None:
+            continue
+        if not isinstance(result, Tensor) or result.data.shape != g.data.shape or result.data.dtype != g.data.dtype:
+            result = _as_gradient(result, g.data, g, f"the gradient hook {getattr(hook, '__qualname__', hook)!r} "
+                                  f"of {owner}", None)
+        g = result
     return g
+
+
+def _as_gradient(value: Any, like: np.ndarray, model: Tensor, who: str, index: int | None) -> Tensor:
+    """``value``, which ``who`` (a VJP, for its input ``index``; or a hook, ``index=None``) returned as the gradient of
+    a value shaped and typed as ``like``, as a Tensor of ``model``'s class with exactly ``like``'s shape and dtype;
+    otherwise an error naming ``who``, the input, the shapes and dtypes, and the fix. The one place where the engine
+    checks the gradients user code hands back.
+
+    PyTorch's rules: a VJP's tensor of another dtype is cast to ``like``'s (differentiably), one of a shape that
+    ``like`` broadcasts to is summed back over the broadcast axes; a hook must keep the shape and the dtype of what
+    it received. Beyond PyTorch, a NumPy array or a number (never a list: ambiguous with several gradients) is taken
+    as a constant tensor of ``like``'s dtype."""
+    hook = index is None
+    what = "the gradient it received" if hook else f"input {index}"
+    if not isinstance(value, Tensor):
+        kind = type(value).__qualname__ if type(value).__module__ == "builtins" else \
+            f"{type(value).__module__.partition('.')[0]}.{type(value).__qualname__}"
+        kind = f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
+        if isinstance(value, (list, tuple)) or not isinstance(value, (np.ndarray, np.generic, int, float)):
+            several = "; several gradients go in a tuple, one per input" if not hook else ""
+            raise TypeError(f"{who} returned {kind} for {what}: return a Tensor (or a NumPy array or a number, taken "
+                            f"as a constant) of shape {like.shape} and dtype {like.dtype}{several}")
+        array = np.asarray(value)
+        if array.dtype.kind not in "biuf":
+            raise TypeError(f"{who} returned {kind} of dtype {array.dtype} for {what}, which is no gradient of "
+                            f"dtype {like.dtype}; return a real-valued Tensor or array")
+        value = model._make(np.array(array, dtype=like.dtype), None)  # a copy the engine owns
+    got_shape, got_dtype = value.data.shape, value.data.dtype
+    if got_dtype != like.dtype:
+        if hook or got_dtype.kind not in "biuf":
+            raise RuntimeError(f"{who} changed the dtype of {what} from {like.dtype} to {got_dtype} (shape "
+                               f"{got_shape}); return a gradient of dtype {like.dtype}, e.g. g.to({like.dtype})")
+        value = value.astype(like.dtype) if value._ctx is not None else value._make(value.data.astype(like.dtype),
+                                                                                     None)
+    if got_shape != like.shape:
+        if hook:
+            raise RuntimeError(f"{who} changed the shape of {what} from {like.shape} to {got_shape}; return a "
+                               f"gradient of shape {like.shape} (dtype {like.dtype})")
+        try:
+            stretched = np.broadcast_shapes(like.shape, got_shape) == got_shape
+        except ValueError:
+            stretched = False
+        if not stretched:
+            dtypes = "" if got_dtype == like.dtype else f"; got {got_dtype}"
+            raise RuntimeError(f"{who} returned a gradient of shape {got_shape} for an input of shape {like.shape} "
+                               f"({what}, dtype {like.dtype}{dtypes}): a gradient has the shape of its input, or a "
+                               "shape that input broadcasts to (it is then summed over the broadcast axes); check "
+                               "the reductions and reshapes in the VJP")
+        value = _sum_to(value, like.shape)
+    return value
+
+
+def _sum_to(t: Tensor, shape: tuple[int, ...]) -> Tensor:
+    """``t`` summed over the axes that broadcasting ``shape`` to ``t.shape`` added or stretched, reshaped to
+    ``shape`` (with Tensor methods when ``t`` carries a graph, so that it stays differentiable)."""
+    lead = t.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1 and t.shape[lead + i] != 1)
+    if t._ctx is not None:
+        return t.sum(axis=axes, keepdims=True).reshape(shape)
+    return t._make(np.sum(t.data, axis=axes, keepdims=True).reshape(shape), None)
+
+
+def _gradients(node: Function, results: Any) -> tuple:
+    """What ``node.vjp`` returned as one entry per input (TypeError / RuntimeError when it cannot be)."""
+    if isinstance(results, list):
+        raise TypeError(f"{node.name}.vjp returned a list; return one gradient per input of apply, several as a "
+                        f"tuple (None for an input that needs no gradient); it has {len(node.next)} input(s)")
+    if not isinstance(results, tuple):
+        results = (results,)
+    if len(results) != len(node.next):
+        raise RuntimeError(f"{node.name}.vjp returned {len(results)} gradients for {len(node.next)} inputs; return "
+                           "exactly one per positional input of apply, in order, as a tuple (None for an input "
+                           "that needs no gradient)")
+    return results
 
 
 def _vertex(t: Tensor) -> Any:
@@ -402,13 +604,15 @@ class _BackwardPass:
     """One backward pass: the gradients in flight, keyed by graph vertex, and where they are delivered.
 
     With ``inputs=None`` gradients accumulate into each leaf's ``.grad``; otherwise they are captured for the
-    inputs, one per input, and no ``.grad`` is touched.
+    inputs, one per input, no leaf's ``.grad`` is touched, and only the nodes on a path from a root to an input
+    run (PyTorch's ``grad``): the others keep what they saved and their hooks do not run.
     """
 
     def __init__(self, inputs: Sequence[Tensor] | None, retain_graph: bool, create_graph: bool) -> None:
         self.grads: dict[int, Tensor] = {}
         self.leaves: dict[int, Tensor] = {}  # every leaf that has received a gradient
         self.wanted = None if inputs is None else {id(_vertex(t)) for t in inputs}
+        self.needed: set[int] = set()  # with inputs: the nodes whose VJP leads to an input
         self.captured: dict[int, Tensor] = {}
         self.retain_graph, self.create_graph = retain_graph, create_graph
         self.delivered: list[np.ndarray] = []  # arrays already placed in some .grad (never alias two of them)
@@ -433,6 +637,12 @@ class _BackwardPass:
                 nodes.append(root._ctx)
         return nodes
 
+    def prune(self, order: list[Function]) -> list[Function]:
+        """With inputs: the nodes of ``order`` that lead to an input (``needed``: their VJP runs) or are one
+        (their hooks run and their gradient is captured), in order."""
+        assert self.wanted is not None
+        return nodes_between(order, self.wanted, self.needed)
+
     def visit(self, node: Function) -> None:
         """Run one node's VJP on the gradient summed over its consumers, and pass the results to its inputs."""
         grads = self.grads
@@ -445,29 +655,27 @@ class _BackwardPass:
             node._check_alive()
         node.check_unmodified()
         if node.hooks:
-            g = _run_hooks(node.hooks, g)
-        if self.wanted is not None and id(node) in self.wanted:
-            self.captured[id(node)] = g
-        if node.retained is not None and self.wanted is None:
+            g = _run_hooks(node.hooks, g, f"the output of {node.name}")
+        if node.retained is not None:
             for ref in node.retained:
                 t = ref()
                 if t is not None:
                     self.deliver(t, g)
+        if self.wanted is not None and id(node) in self.wanted:
+            self.captured[id(node)] = g
+            if id(node) not in self.needed:  # an input no other input lies behind: its VJP need not run
+                return
         results = node.vjp(g)
-        if not isinstance(results, tuple):
-            results = (results,)
-        if len(results) != len(node.next):
-            raise RuntimeError(f"{node.name}.vjp returned {len(results)} gradients for {len(node.next)} inputs")
-        if _mode.anomaly:
-            for i, r in enumerate(results):
-                if r is not None:
-                    _check_finite(r.data, f"gradient of input {i}", node)
-        for child, shape, r in zip(node.next, node.input_shapes, results):
+        if type(results) is not tuple or len(results) != len(node.next):
+            results = _gradients(node, results)
+        anomaly = _mode.anomaly
+        for i, (child, r, a) in enumerate(zip(node.next, results, node._arrays)):
             if child is None or r is None:
                 continue
-            if r.data.shape != shape:
-                raise RuntimeError(f"{node.name}.vjp returned a gradient of shape {r.shape} for an input of shape "
-                                   f"{shape}")
+            if not isinstance(r, Tensor) or r.data.shape != a.shape or r.data.dtype is not a.dtype:
+                r = _as_gradient(r, a, g, f"{node.name}.vjp", i)
+            if anomaly:
+                _check_finite(r.data, f"gradient of input {i}", node)
             key = id(child)
             if not isinstance(child, Function):
                 self.leaves[key] = child
@@ -477,10 +685,16 @@ class _BackwardPass:
             node.release()
 
     def deliver_to_leaves(self) -> None:
-        """Each leaf's summed gradient, through its hooks, into ``.grad`` (or captured for ``grad()``)."""
+        """Each leaf's summed gradient, through its hooks, into ``.grad`` (or, for ``grad()``, captured for the
+        leaves that are inputs; the others' hooks do not run)."""
+        wanted = self.wanted
         for key, leaf in self.leaves.items():
-            g = _run_hooks(leaf._hooks, self.grads[key])
-            if self.wanted is not None:
+            if wanted is not None and key not in wanted:
+                continue
+            g = self.grads[key]
+            if leaf._hooks:
+                g = _run_hooks(leaf._hooks, g, f"a leaf of shape {leaf.shape}")
+            if wanted is not None:
                 self.captured[key] = g
             else:
                 self.deliver(leaf, g)
@@ -495,6 +709,18 @@ class _BackwardPass:
             t.grad = t.grad + g if self.create_graph else g._make(t.grad.data + g.data, None)
         self.delivered.append(t.grad.data)
 
+    def results(self, inputs: Sequence[Tensor]) -> list[Tensor | None]:
+        """The captured gradient of each input (None where none arrived); without create_graph each a fresh
+        constant sharing memory with no ``.grad`` this pass filled, no gradient the caller passed, and no other."""
+        out = [self.captured.get(id(_vertex(t))) for t in inputs]
+        if not self.create_graph:
+            seen = self.external + self.delivered
+            for i, r in enumerate(out):
+                if r is not None:
+                    out[i] = r._make(_unaliased(r.data, seen), None)
+                    seen.append(out[i].data)
+        return out
+
 
 def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor], inputs: Sequence[Tensor] | None = None,
                  retain_graph: bool = False, create_graph: bool = False) -> list[Tensor | None] | None:
@@ -502,17 +728,18 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor], inputs: 
     topological order, deliver to the leaves.
 
     With ``inputs=None`` gradients accumulate into each leaf's ``.grad``; otherwise they are returned,
-    one per input (None where an input is not reached), and no ``.grad`` is touched.
+    one per input (None where an input is not reached), no leaf's ``.grad`` is touched, and only the nodes
+    between the roots and the inputs run (the ``.grad`` of ``retain_grad()`` tensors among them is filled, as in
+    PyTorch).
     """
     backward_pass = _BackwardPass(inputs, retain_graph, create_graph)
     nodes = backward_pass.seed_roots(roots, root_grads)
     with _SetGradMode(create_graph):  # VJPs record a graph only when it will be differentiated again
-        for node in _topological_order(nodes):
+        order = _topological_order(nodes)
+        for node in order if inputs is None else backward_pass.prune(order):
             backward_pass.visit(node)
         backward_pass.deliver_to_leaves()
-    if inputs is None:
-        return None
-    return [backward_pass.captured.get(id(_vertex(t))) for t in inputs]
+    return None if inputs is None else backward_pass.results(inputs)
 
 
 def _unaliased(data: np.ndarray, others: list[np.ndarray]) -> np.ndarray:
@@ -558,12 +785,6 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
         if r is None and not allow_unused:
             raise RuntimeError(f"grad: input {i} (shape {inputs[i].shape}) was not used to compute the outputs; "
                                "pass allow_unused=True to get None for it")
-    if not create_graph:
-        seen = [g.data for g in root_grads]
-        for i, r in enumerate(result):
-            if r is not None:
-                result[i] = r._make(_unaliased(r.data, seen), None)
-                seen.append(result[i].data)
     return tuple(result)
 
 

@@ -134,6 +134,80 @@ def from_numpy(ndarray: np.ndarray) -> Tensor:
     return Tensor._make(ndarray, None)
 
 
+#: DLPack device types whose memory the CPU reads: kDLCPU, kDLCUDAHost (pinned), kDLROCMHost
+_HOST_DEVICES = {1: "CPU", 3: "CUDA host", 11: "ROCm host"}
+_DEVICE_NAMES = {2: "CUDA", 4: "OpenCL", 7: "Vulkan", 8: "Metal", 9: "VPI", 10: "ROCm", 12: "ExtDev",
+                 13: "CUDA managed", 14: "oneAPI", 15: "WebGPU", 16: "Hexagon", 17: "MAIA"}
+
+
+class _Capsule:
+    """A bare DLPack capsule (``torch.utils.dlpack.to_dlpack``'s) behind the protocol NumPy consumes."""
+
+    __slots__ = ("capsule",)
+
+    def __init__(self, capsule: Any) -> None:
+        self.capsule = capsule
+
+    def __dlpack__(self, **kwargs: Any) -> Any:
+        return self.capsule
+
+    def __dlpack_device__(self) -> tuple[int, int]:
+        return (1, 0)  # not known before import: NumPy refuses a capsule whose data is not on the CPU
+
+
+def from_dlpack(ext_tensor: Any, *, device: Any = None, copy: bool | None = None) -> Tensor:
+    """A tensor sharing the memory of ``ext_tensor`` (PyTorch's ``torch.from_dlpack``): any object with
+    ``__dlpack__`` and ``__dlpack_device__`` whose data is on the CPU (a NumPy array, a PyTorch, JAX or CuPy-host
+    tensor, one of ours), or a DLPack capsule. Writes through either side show in the other. The result is a
+    leaf that does not require grad. A NumPy array or one of our tensors is wrapped directly (the same ndarray),
+    so the in-place checks see the result and its source as one memory. ``copy=True`` asks for a copy,
+    ``copy=False`` forbids one (BufferError if the producer cannot share). Data on another device, and dtypes
+    other than bool, the integers and the floats (bfloat16, complex), are errors that say how to convert first."""
+    check_device("from_dlpack", device)
+    copy = None if copy is None else as_bool("from_dlpack", "copy", copy)
+    if isinstance(ext_tensor, (Tensor, np.ndarray)) and ext_tensor.dtype.kind in "biuf":
+        # our own tensors and NumPy arrays: the same ndarray (or its base), so in-place checks see one memory owner
+        array = ext_tensor.data if isinstance(ext_tensor, Tensor) else ext_tensor
+        return Tensor._make(array.copy() if copy else array, None)
+    kind = type(ext_tensor)
+    what = kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+    source = ext_tensor
+    if what == "PyCapsule":
+        source = _Capsule(ext_tensor)
+    elif not (hasattr(ext_tensor, "__dlpack__") and hasattr(ext_tensor, "__dlpack_device__")):
+        raise TypeError(f"from_dlpack: expected an object with __dlpack__ and __dlpack_device__ (a DLPack "
+                        f"producer) or a DLPack capsule, got {what}; for NumPy arrays use tg.from_numpy, for other "
+                        "data tg.tensor")
+    else:
+        device_type, index = (int(v) for v in ext_tensor.__dlpack_device__())
+        if device_type not in _HOST_DEVICES:
+            name = _DEVICE_NAMES.get(device_type, device_type)
+            raise RuntimeError(f"from_dlpack: the {what}'s data is on DLPack device {name}:{index}, and "
+                               "tinygrad_cnn computes on the CPU only; move it to the CPU first (PyTorch: t.cpu(), "
+                               "CuPy: a.get())")
+    copy_after = bool(copy) and what == "PyCapsule"  # a bare capsule cannot copy on export: copy on import
+    try:
+        array = np.from_dlpack(source, copy=None if what == "PyCapsule" else copy)
+    except TypeError as err:
+        if "copy" not in str(err):
+            raise TypeError(f"from_dlpack: cannot import the {what}: {err}") from None
+        array, copy_after = np.from_dlpack(source), bool(copy)  # NumPy < 2.1 takes no copy=
+    except BufferError as err:
+        hint = "; pass t.detach() (the result does not require grad either way)" if "grad" in str(err) else ""
+        raise BufferError(f"from_dlpack: the {what} refused to export its data ({err}){hint}") from None
+    except (RuntimeError, ValueError) as err:  # NumPy: an unsupported dtype or device in the capsule
+        dtype = getattr(ext_tensor, "dtype", "unknown")
+        raise TypeError(f"from_dlpack: cannot import the {what} (dtype {dtype}): {str(err).rstrip('.')}; the "
+                        "supported dtypes are bool, the integers and float16/32/64 on the CPU: convert first "
+                        "(PyTorch: t.float())") from None
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"from_dlpack: the {what} holds {array.dtype} data; the supported dtypes are bool, the "
+                        "integers and the floats: convert first (PyTorch: t.real or t.abs())")
+    if copy_after:
+        array = array.copy()
+    return Tensor._make(array, None)
+
+
 def zeros(*shape: int, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
     check_device("zeros", device)
     dtype = _dtype("zeros", dtype)

@@ -121,6 +121,44 @@ class Tensor(TensorCore, InPlaceMethods, PointwiseMethods, ReductionMethods, Ind
         """This tensor in ``other``'s dtype."""
         return self._cast(_tensor_arg("type_as", "other", other).dtype)
 
+    # ---- DLPack: zero-copy exchange with NumPy, PyTorch and any other DLPack consumer ---------------------------
+    def __dlpack__(self, *, stream: Any = None, max_version: tuple[int, int] | None = None,
+                   dl_device: tuple[int, int] | None = None, copy: bool | None = None) -> Any:
+        """A DLPack capsule of the data, for ``np.from_dlpack(t)``, ``torch.from_dlpack(t)``... (the Python array
+        API's protocol). The consumer shares this tensor's memory: writes through either side show in the other.
+        A tensor that requires grad exports its data detached (the consumer gets values, not the graph).
+
+        Two cases are exported as a copy unless ``copy=False`` (then BufferError): negative strides (``flip``
+        views), which some consumers cannot take, and read-only data (``expand`` views) asked for by a consumer
+        of the unversioned protocol (``max_version`` None), which cannot signal read-only. ``stream`` must be None
+        and ``dl_device`` None or the CPU, (1, 0)."""
+        if stream is not None:
+            raise BufferError(f"__dlpack__: the data is on the CPU, which has no streams; pass stream=None, got "
+                              f"{stream!r}")
+        if dl_device is not None and tuple(dl_device) != (1, 0):
+            raise BufferError(f"__dlpack__: the data is on the CPU, DLPack device (1, 0); cannot export to device "
+                              f"{tuple(dl_device)}")
+        data = self.data
+        negative = data.size > 0 and any(s < 0 for s, n in zip(data.strides, data.shape) if n > 1)
+        legacy = max_version is None or max_version[0] < 1
+        if copy is not True and (negative or (legacy and not data.flags.writeable)):
+            if copy is False:
+                why = "has negative strides" if negative else "is read-only and this DLPack version cannot mark it so"
+                raise BufferError(f"__dlpack__: the data of this shape {self.shape} tensor {why}, so it cannot be "
+                                  "shared without a copy; pass copy=None (or call .contiguous() first)")
+            data, negative = np.array(data, order="C", copy=True), False
+        try:
+            return data.__dlpack__(max_version=max_version, copy=copy)
+        except TypeError:  # NumPy < 2.1 has only the unversioned protocol, without copy=
+            pass
+        if copy or negative or not data.flags.writeable:
+            data = np.array(data, order="C", copy=True)
+        return data.__dlpack__()
+
+    def __dlpack_device__(self) -> tuple[int, int]:
+        """(1, 0): DLPack's code for the CPU, device 0 (where every tensor here lives)."""
+        return (1, 0)
+
     # ---- new tensors like this one (its dtype unless told otherwise) ---------------------------------------
     def _new(self, op: str, make: Any, size: tuple, dtype: Any, device: Any, requires_grad: Any) -> Tensor:
         check_device(op, device)

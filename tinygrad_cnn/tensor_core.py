@@ -205,10 +205,13 @@ class TensorCore:
 
     # ---- gradient hooks -------------------------------------------------------------------------
     def register_hook(self, hook: Callable[[Any], Any]) -> Callable[[], None]:
-        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor replaces the gradient.
-
-        Returns a function that removes the hook.
+        """Call ``hook(grad)`` when this tensor's gradient is computed (by ``backward()``, or by ``grad()`` when the
+        tensor lies between its outputs and inputs); a returned Tensor, NumPy array or number replaces the gradient
+        and must keep its shape and dtype (RuntimeError otherwise, as in PyTorch). Returns a function that removes
+        the hook.
         """
+        if not callable(hook):
+            raise TypeError(f"register_hook: hook must be callable, got {type(hook).__name__}")
         if not self._requires_grad:
             raise RuntimeError("register_hook: this tensor does not require grad, so no gradient will reach it")
         owner = self if self._ctx is None else self._ctx

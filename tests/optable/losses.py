@@ -21,7 +21,13 @@ import tinygrad_cnn as tg
 from tinygrad_cnn.nn import functional as F
 from tinygrad_cnn.ops import elementwise as ew
 from tinygrad_cnn.ops import movement as mv
-from tinygrad_cnn.ops.softmax import BinaryCrossEntropyWithLogits, LogSoftmax, LogSoftmaxBackward, NLLLoss
+from tinygrad_cnn.ops.softmax import (
+    BinaryCrossEntropy,
+    BinaryCrossEntropyWithLogits,
+    LogSoftmax,
+    LogSoftmaxBackward,
+    NLLLoss,
+)
 from tinygrad_cnn.testing import BadInput, OpInfo, Sample
 from tinygrad_cnn.testing import strategies as S
 
@@ -540,6 +546,9 @@ ENTRIES = [
            pair_samples(-6.0, 6.0, reductions=False, max_dims=3, max_side=4),
            ref=lambda x, y: _bce(_sigmoid(x), y), primitives=(BinaryCrossEntropyWithLogits,), doc=BCE_DOC,
            examples=(20, 10)),
+    OpInfo("BinaryCrossEntropy", BinaryCrossEntropy.apply,
+           pair_samples(0.02, 0.98, reductions=False, max_dims=3, max_side=4),
+           ref=_bce, primitives=(BinaryCrossEntropy,), doc=BCE_DOC, examples=(20, 10)),
     OpInfo("F.mse_loss", F.mse_loss, pair_samples(-3.0, 3.0, -3.0, 3.0, max_dims=3, max_side=4),
            ref=lambda a, b, reduction="mean": _reduce((a - b) ** 2, reduction), doc="derivations/elementwise.md",
            examples=(20, 6)),

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
-import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
@@ -18,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from .._files import atomic_writer
 from ..tensor_class import Tensor
 from .idx import IMAGES_MAGIC, LABELS_MAGIC, IDXError, read_idx
 from .vision import VisionArrayDataset
@@ -48,6 +47,10 @@ class MNISTNotFoundError(FileNotFoundError):
 
 class DownloadError(OSError):
     """Every mirror failed, or a downloaded file did not match its checksum."""
+
+
+class _ChecksumMismatchError(Exception):
+    """A download whose sha256 is not the expected one: raised inside the atomic write, so nothing is kept."""
 
 
 def _stems(train: bool) -> tuple[str, str]:
@@ -89,22 +92,21 @@ def download_mnist(root: str | os.PathLike, stems: Sequence[str] = tuple(FILES),
         failures = []
         for mirror in mirrors:
             url = f"{mirror}{stem}.gz"
-            fd, tmp_name = tempfile.mkstemp(prefix=f".{stem}.", suffix=".part", dir=root)
-            tmp = Path(tmp_name)
-            try:
-                with os.fdopen(fd, "wb") as out, opener(url, timeout=timeout) as response:
-                    shutil.copyfileobj(response, out)
-                digest = sha256(tmp)
-                if digest != FILES[stem]:
-                    failures.append(f"{url}: sha256 {digest} does not match the expected {FILES[stem]}")
-                    continue
-                tmp.replace(target)
+            try:  # atomic: the target appears only complete and verified; a killed download leaves no debris
+                with atomic_writer(target, "download_mnist") as out, opener(url, timeout=timeout) as response:
+                    digest = hashlib.sha256()
+                    for block in iter(lambda: response.read(1 << 20), b""):
+                        out.write(block)
+                        digest.update(block)
+                    if digest.hexdigest() != FILES[stem]:
+                        raise _ChecksumMismatchError(f"{url}: sha256 {digest.hexdigest()} does not match the expected "
+                                                f"{FILES[stem]}")
                 kept.append(target)
                 break
+            except _ChecksumMismatchError as err:
+                failures.append(str(err))
             except (urllib.error.URLError, OSError, ValueError) as err:
                 failures.append(f"{url}: {err}")
-            finally:
-                tmp.unlink(missing_ok=True)
         else:
             raise DownloadError(f"MNIST download of {stem}.gz failed on every mirror: " + "; ".join(failures))
     return kept

@@ -112,7 +112,7 @@ class IndexingMethods:
 
     # ---- gather and scatter --------------------------------------------------------------------------------------
     def gather(self, dim: int = UNSET, index: Any = None, *, axis: int = UNSET) -> Any:
-        """out[i][j][k] = self[index[i][j][k]][j][k] along ``dim`` (PyTorch's gather; index has self's number of
+        """``out[i][j][k] = self[index[i][j][k]][j][k]`` along ``dim`` (PyTorch's gather; index has self's number of
         dimensions, no larger on the others, entries in [0, size of dim)).  Gradient: a scatter-add."""
         d = _dim("gather", self, dim, axis)
         if index is None:
@@ -121,7 +121,7 @@ class IndexingMethods:
 
     def scatter(self, dim: int = UNSET, index: Any = None, src: Any = None, *, value: Any = UNSET,
                 axis: int = UNSET) -> Any:
-        """A copy of self with out[index[i][j][k]][j][k] = src[i][j][k] along ``dim`` (src a tensor, or ``value``
+        """A copy of self with ``out[index[i][j][k]][j][k] = src[i][j][k]`` along ``dim`` (src a tensor, or ``value``
         / a number for every written position). Where indices repeat, PyTorch leaves the result undefined; here
         the last element in row-major order of index wins, and only it receives a gradient."""
         d = _dim("scatter", self, dim, axis)
@@ -140,7 +140,7 @@ class IndexingMethods:
         return _ix.Scatter.apply(self, src, index=index, dim=d)
 
     def scatter_add(self, dim: int = UNSET, index: Any = None, src: Any = None, *, axis: int = UNSET) -> Any:
-        """self + the elements of src added at out[index[i][j][k]][j][k] along ``dim`` (repeated indices add up)."""
+        """self + the elements of src added at ``out[index[i][j][k]][j][k]`` along ``dim`` (repeated indices add up)."""
         d = _dim("scatter_add", self, dim, axis)
         index = _index_array("scatter_add", index)
         _ix.check_index("scatter_add", index, d, self.shape)

@@ -102,7 +102,8 @@ class ReductionMethods:
 
     def var(self, dim=U, unbiased=U, keepdim=U, *, correction=U, ddof=U, axis=U, keepdims=U) -> Any:
         """sum((x - mean)^2) / max(0, n - correction) over ``dim``. PyTorch's default ``correction=1`` (the
-        unbiased estimate; NumPy's default is ddof=0: pass ``correction=0``, ``ddof=0`` or ``unbiased=False``)."""
+        unbiased estimate; NumPy's default is ddof=0: pass ``correction=0``, ``ddof=0`` or ``unbiased=False``); a
+        float correction is allowed. n <= correction gives inf (NaN for 0 / 0) and a UserWarning, as PyTorch."""
         if isinstance(dim, (bool, np.bool_)):  # PyTorch's var(unbiased)
             dim, unbiased = U, dim
         return _red.variance(self, _axes("var", self, dim, axis), _keep("var", keepdim, keepdims),
@@ -114,7 +115,7 @@ class ReductionMethods:
         if isinstance(dim, (bool, np.bool_)):  # PyTorch's std(unbiased)
             dim, unbiased = U, dim
         return _red.SafeSqrt.apply(_red.variance(self, _axes("std", self, dim, axis), _keep("std", keepdim, keepdims),
-                                                 _correction("std", unbiased, correction, ddof)))
+                                                 _correction("std", unbiased, correction, ddof), op="std"))
 
     def var_mean(self, dim=U, unbiased=U, keepdim=U, *, correction=U, ddof=U, axis=U, keepdims=U) -> Any:
         """(var(...), mean(...)) over ``dim``, with var's arguments (PyTorch's ``torch.var_mean``)."""
@@ -122,7 +123,7 @@ class ReductionMethods:
             dim, unbiased = U, dim
         axes, keep = _axes("var_mean", self, dim, axis), _keep("var_mean", keepdim, keepdims)
         c = _correction("var_mean", unbiased, correction, ddof)
-        return _red.variance(self, axes, keep, c), _red.mean(self, axes, keep)
+        return _red.variance(self, axes, keep, c, op="var_mean"), _red.mean(self, axes, keep)
 
     def std_mean(self, dim=U, unbiased=U, keepdim=U, *, correction=U, ddof=U, axis=U, keepdims=U) -> Any:
         """(std(...), mean(...)) over ``dim``, with std's arguments (PyTorch's ``torch.std_mean``)."""

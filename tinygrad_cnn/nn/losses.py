@@ -2,9 +2,10 @@
 defaults and reductions ('mean', 'sum', 'none'; kl_div also 'batchmean').
 
 Class-index targets are never differentiated; float targets (probabilities, labels, regression targets, variances)
-are, wherever PyTorch differentiates them. The classification losses run on the ``NLLLoss`` and
-``BinaryCrossEntropyWithLogits`` primitives (ops/softmax.py); the others are exact, stable compositions of
-elementwise primitives (see docs/derivations/losses.md).
+are, wherever PyTorch differentiates them. The classification losses run on the ``NLLLoss``,
+``BinaryCrossEntropy`` and ``BinaryCrossEntropyWithLogits`` primitives (ops/softmax.py); the others are exact,
+stable compositions of elementwise primitives (see docs/derivations/losses.md). A 'mean' over an empty batch is
+NaN with an empty (zero-size) gradient, as PyTorch.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from ..autograd import is_grad_enabled
 from ..errors import ShapeError
 from ..ops.elementwise import Softplus
 from ..ops.movement import TensorIndexError
-from ..ops.softmax import BinaryCrossEntropyWithLogits, LogSoftmax, NLLLoss
+from ..ops.softmax import BinaryCrossEntropy, BinaryCrossEntropyWithLogits, LogSoftmax, NLLLoss
 from ..tensor_class import Tensor, as_tensor, where
 
 Reduction = Literal["mean", "sum", "none"]
@@ -38,10 +39,7 @@ def _check_reduction(op: str, reduction: str, choices: tuple[str, ...] = ("mean"
 
 
 def _reduce(loss: Tensor, reduction: str) -> Tensor:
-    if reduction == "mean" and loss.size == 0:  # an empty batch has a NaN mean, as in PyTorch
-        with np.errstate(invalid="ignore"):
-            return loss.sum() / 0
-    if reduction == "mean":
+    if reduction == "mean":  # an empty batch has a NaN mean and an empty gradient, silently, as in PyTorch
         return loss.mean()
     return loss.sum() if reduction == "sum" else loss
 
@@ -217,10 +215,11 @@ def cross_entropy(input: Tensor, target, weight=None, *, ignore_index: int = -10
 
 
 def binary_cross_entropy(input: Tensor, target, weight=None, *, reduction: Reduction = "mean") -> Tensor:
-    """-w (y log p + (1 - y) log(1 - p)) for p in [0, 1], reduced; each log is at least -100 as in PyTorch.
-    ``weight`` broadcasts to the input's shape.
+    """-w (y log p + (1 - y) log(1 - p)) for p in [0, 1], reduced; each log is at least -100 as in PyTorch
+    (the ``BinaryCrossEntropy`` primitive). ``weight`` broadcasts to the input's shape.
 
-    With p = sigmoid(x) the gradient with respect to x is w (p - y) (see binary_cross_entropy_with_logits).
+    Gradient, PyTorch's: w (p - y) / max(p (1 - p), 1e-12) for p (finite at p = 0 and 1), w (log(1 - p) - log p)
+    for y. With p = sigmoid(x) the gradient with respect to x is w (p - y) (see binary_cross_entropy_with_logits).
     """
     p = _float_input("binary_cross_entropy", input)
     _check_reduction("binary_cross_entropy", reduction)
@@ -230,9 +229,7 @@ def binary_cross_entropy(input: Tensor, target, weight=None, *, reduction: Reduc
     if low < 0 or high > 1:  # fmin/fmax skip NaN, so a NaN does not hide values outside [0, 1]
         raise ShapeError(f"binary_cross_entropy: input {p.shape} must hold probabilities in [0, 1], got values from "
                          f"{low} to {high}; for raw scores use binary_cross_entropy_with_logits")
-    floor = float(np.exp(-100.0))  # log(floor) = -100: finite loss and gradient when p reaches 0 or 1
-    log_p, log_q = p.clip(low=floor).log(), (1 - p).clip(low=floor).log()
-    loss = -(target * log_p + (1 - target) * log_q)
+    loss = BinaryCrossEntropy.apply(p, target)
     return _reduce(loss if w is None else loss * w, reduction)
 
 
@@ -312,6 +309,8 @@ def kl_div(input: Tensor, target, *, reduction: str = "mean", log_target: bool =
     t = _target_like("kl_div", x, target)
     loss = t.exp() * (t - x) if log_target else _xlogx(t) - t * x
     if reduction == "batchmean":
+        if x.ndim and not x.shape[0]:  # an empty batch: NaN, silently, with an empty gradient (as PyTorch)
+            return loss.sum() * math.nan
         return loss.sum() / x.shape[0] if x.ndim else loss.sum()
     return _reduce(loss, reduction)
 

@@ -19,6 +19,7 @@ from .._checks import is_int
 from ..autograd import Function, is_grad_enabled
 from ..errors import ShapeError
 from ..tensor_core import TensorCore as Tensor  # for annotations
+from .kernels.sums import accurate_sum, row_dot
 
 
 def _trailing(ndim: int, k: int) -> tuple[int, ...]:
@@ -58,7 +59,7 @@ class LayerNorm(Function):
         rows = x.reshape(-1, m) if m else x.reshape(math.prod(x.shape[:x.ndim - k]), 0)
         with np.errstate(invalid="ignore", divide="ignore"):  # M = 0: empty rows, an empty result
             centred = rows - rows.sum(axis=1, keepdims=True) / x.dtype.type(m)
-            var = np.einsum("ij,ij->i", centred, centred)[:, None] / x.dtype.type(m)
+            var = row_dot(centred, centred)[:, None] / x.dtype.type(m)
             inv_std = 1.0 / np.sqrt(var + x.dtype.type(eps))
         centred *= inv_std  # x_hat, in place
         x_hat = centred.reshape(x.shape)
@@ -119,7 +120,7 @@ def _plain_vjp(ctx: LayerNorm, g: np.ndarray, m: int) -> tuple:
     if need[0]:
         h = g2 * ctx.inputs[1].data.reshape(1, m) if has_weight else g2
         s1 = h.sum(axis=1, keepdims=True)
-        s2 = np.einsum("ij,ij->i", h, x_hat)[:, None]
+        s2 = row_dot(h, x_hat)[:, None]
         dx = h * x_hat.dtype.type(m)
         dx -= s1
         dx -= x_hat * s2
@@ -127,9 +128,9 @@ def _plain_vjp(ctx: LayerNorm, g: np.ndarray, m: int) -> tuple:
         gx = ctx.constant(dx.reshape(ctx.input_shapes[0]))
     trailing = ctx.input_shapes[0][len(ctx.input_shapes[0]) - p["normalized_ndim"]:]
     if has_weight and need[1]:
-        gw = ctx.constant(np.einsum("ij,ij->j", g2, x_hat).reshape(trailing))
+        gw = ctx.constant(accurate_sum(np.multiply(g2, x_hat), axis=0).reshape(trailing))
     if has_bias and need[1 + int(has_weight)]:
-        gb = ctx.constant(g2.sum(axis=0).reshape(trailing))
+        gb = ctx.constant(accurate_sum(g2, axis=0).reshape(trailing))
     return (gx,) + ((gw,) if has_weight else ()) + ((gb,) if has_bias else ())
 
 

@@ -9,6 +9,7 @@ PyTorch). Composites: ``mean``, ``variance`` (PyTorch's ``correction``), ``logsu
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -18,6 +19,7 @@ from ..errors import ShapeError
 from ..tensor_core import TensorCore as Tensor  # for annotations
 from . import elementwise as _ew
 from . import scan as _scan
+from .kernels.sums import accurate_sum
 
 
 def _kept_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
@@ -30,14 +32,15 @@ def _spread(g: Tensor, shape: tuple[int, ...], axes: tuple[int, ...]) -> Tensor:
 
 
 class Sum(Function):
-    """out = sum of a over axes.  VJP: g (with the reduced axes kept as 1) broadcast back to a's shape."""
+    """out = sum of a over axes (float32: as accurate as a pairwise sum along any axis, ``accurate_sum``).
+    VJP: g (with the reduced axes kept as 1) broadcast back to a's shape."""
 
     reads_inputs = False  # the VJP needs shapes only
 
     def forward(ctx, a, axis=None, keepdims=False):
         keepdims = as_bool("sum", "keepdims", keepdims)
         ctx.save_for_backward(as_axes("sum", axis, a.ndim))
-        return np.sum(a, axis=ctx.saved[0], keepdims=keepdims)
+        return accurate_sum(a, axis=ctx.saved[0], keepdims=keepdims)
 
     def vjp(ctx, g):
         (axes,) = ctx.saved
@@ -143,17 +146,25 @@ def mean(x: Tensor, axes: tuple[int, ...], keepdims: bool) -> Tensor:
     return total / count if count else total * math.nan
 
 
-def variance(x: Tensor, axes: tuple[int, ...], keepdims: bool, correction: float) -> Tensor:
-    """sum((x - mean)^2) / max(0, n - correction) over ``axes`` (PyTorch's rule: 0/0 = NaN when one element is
-    left, inf when the correction exceeds the count and the deviations are not 0)."""
+def variance(x: Tensor, axes: tuple[int, ...], keepdims: bool, correction: float, op: str = "var") -> Tensor:
+    """sum((x - mean)^2) / (n - correction) over ``axes``; ``correction`` may be any real (PyTorch's float).
+
+    n - correction <= 0 follows PyTorch: the divisor is 0, so the variance is inf, or NaN (0 / 0) where every
+    deviation is 0 (one element with correction 1, an empty slice), with a UserWarning naming ``op``; the gradient
+    is then PyTorch's 2 (x - mean) / 0 (+-inf, NaN where x is the mean), the mean taken as a constant (its path
+    carries sum(x - mean) = 0 times inf, which would make every entry NaN)."""
     n = math.prod(x.shape[a] for a in axes)
-    centred = x - mean(x, axes, True)
-    squares = Sum.apply(centred * centred, axis=axes, keepdims=keepdims)
     dof = n - correction
     if dof > 0:
-        return squares / dof
-    with np.errstate(invalid="ignore"):  # 0 * inf = NaN is the answer here
-        return squares * math.inf
+        centred = x - mean(x, axes, True)
+        return Sum.apply(centred * centred, axis=axes, keepdims=keepdims) / dof
+    fix = f"use a correction smaller than {n}" if n else "the slice is empty: there is nothing to estimate"
+    warnings.warn(f"{op}: degrees of freedom n - correction = {n} - {correction} <= 0 over axes {axes} of shape "
+                  f"{x.shape}, so the result is inf or NaN (as PyTorch); {fix}", UserWarning, stacklevel=3)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        centred = x - mean(x.detach(), axes, True)
+        squares = Sum.apply(centred * centred, axis=axes, keepdims=keepdims)
+        return squares * math.inf  # squares / 0: inf, and 0 * inf = NaN where every deviation is 0
 
 
 def logsumexp(x: Tensor, axes: tuple[int, ...], keepdims: bool) -> Tensor:

@@ -1,5 +1,6 @@
-"""The log-softmax family: ``LogSoftmax`` (stable) and its backward kernel, the negative log-likelihood and the
-binary cross-entropy on logits. ``softmax`` is composed: exp(log_softmax(x)).
+"""The log-softmax family: ``LogSoftmax`` (stable) and its backward kernel, the negative log-likelihood, the
+binary cross-entropy on logits and on probabilities (PyTorch's clamped form). ``softmax`` is composed:
+exp(log_softmax(x)). Their sums are ``accurate_sum`` (pairwise-accurate in float32 along any axis).
 
 Each primitive's VJP is written with Tensor operations or with another primitive of this file, so losses built on
 them can be differentiated to any order.
@@ -14,6 +15,7 @@ from ..autograd import Function
 from ..errors import ShapeError
 from ..tensor_core import TensorCore as Tensor  # for annotations
 from .elementwise import Softplus, unbroadcast
+from .kernels.sums import accurate_sum
 
 
 def _check_axis(op: str, x: np.ndarray, axis: int) -> None:
@@ -42,7 +44,7 @@ class LogSoftmax(Function):
         if x.shape[axis] == 0:  # no max to shift by; the result is as empty as the input
             return np.empty_like(x)
         shifted = x - x.max(axis=axis, keepdims=True)
-        return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+        return shifted - np.log(accurate_sum(np.exp(shifted), axis=axis, keepdims=True))
 
     def vjp(ctx, g):
         return LogSoftmaxBackward.apply(g, ctx.output, axis=ctx.params["axis"])
@@ -55,7 +57,7 @@ class LogSoftmaxBackward(Function):
     """
 
     def forward(ctx, g, y, axis):
-        total = g if g.ndim == 0 else g.sum(axis=axis, keepdims=True)  # a 0-d tensor sums over nothing
+        total = g if g.ndim == 0 else accurate_sum(g, axis=axis, keepdims=True)  # a 0-d tensor sums over nothing
         return g - np.exp(y) * total
 
     def vjp(ctx, u):
@@ -68,24 +70,25 @@ class LogSoftmaxBackward(Function):
 
 
 def _reduce(loss: np.ndarray, reduction: str, count) -> np.ndarray:
-    """'none': the losses; 'sum': their sum; 'mean': their sum / ``count`` (NaN for 0 / 0, as in PyTorch)."""
+    """'none': the losses; 'sum': their sum; 'mean': their sum / ``count``, NaN when ``count`` is 0 (an empty
+    batch, every target ignored or every kept weight 0: PyTorch's 0 / 0, its smoothing term included)."""
     if reduction == "none":
         return loss
-    total = loss.sum()
+    total = accurate_sum(loss)
     if reduction == "sum":
         return total
     if count:
         return total / count
-    with np.errstate(invalid="ignore", divide="ignore"):  # an empty batch, or every target ignored: NaN
-        return total / np.asarray(count, dtype=loss.dtype)
+    return np.full((), np.nan, dtype=loss.dtype)
 
 
 def _scale(g: Tensor, reduction: str, count) -> Tensor:
     """The upstream gradient of a reduced loss as a weight per row, broadcasting along the class axis 1:
-    g / count ('mean'), g ('sum'), g with a class axis inserted ('none')."""
+    g / count ('mean'), g ('sum'), g with a class axis inserted ('none'). A count of 0 is an empty batch, whose
+    gradient is empty: g is returned as it is."""
     if reduction == "none":
         return g.reshape(g.shape[:1] + (1,) + g.shape[1:])
-    return g / count if reduction == "mean" else g
+    return g / count if reduction == "mean" and count else g
 
 
 def _along_classes(weight: np.ndarray, ndim: int) -> np.ndarray:
@@ -111,16 +114,16 @@ class NLLLoss(Function):
         if probs:
             q = probs[0]
             if weight is None and logp.ndim == 2:
-                picked, spread = np.einsum("nc,nc->n", q, logp), logp.sum(axis=1) if e else None
+                picked, spread = np.einsum("nc,nc->n", q, logp), accurate_sum(logp, axis=1) if e else None
             else:
                 w = 1.0 if weight is None else _along_classes(weight, logp.ndim)
-                picked, spread = (q * w * logp).sum(axis=1), (w * logp).sum(axis=1) if e else None
+                picked, spread = accurate_sum(q * w * logp, axis=1), accurate_sum(w * logp, axis=1) if e else None
             loss = -picked if not e else (e - 1.0) * picked - (e / c) * spread
             return _reduce(loss, reduction, loss.size)
         if weight is None and ignore_index is None and logp.ndim == 2:  # the plain case: one fused gather
             n = logp.shape[0]
             picked = logp[np.arange(n), target]
-            loss = -picked if not e else (e - 1.0) * picked - (e / c) * logp.sum(axis=1)
+            loss = -picked if not e else (e - 1.0) * picked - (e / c) * accurate_sum(logp, axis=1)
             return _reduce(loss, reduction, n)
         kept = None if ignore_index is None else target != ignore_index
         safe = target if kept is None else np.where(kept, target, 0)  # an ignored row reads class 0, then drops
@@ -129,11 +132,11 @@ class NLLLoss(Function):
             coef = coef * kept
         loss = -coef * np.take_along_axis(logp, safe[:, None], axis=1)[:, 0]
         if e:
-            spread = logp.sum(axis=1) if weight is None else (_along_classes(weight, logp.ndim) * logp).sum(axis=1)
+            spread = accurate_sum(logp if weight is None else _along_classes(weight, logp.ndim) * logp, axis=1)
             loss = (1.0 - e) * loss - (e / c) * spread
         if kept is not None:  # exactly 0, even where logp is -inf
             loss = np.where(kept, loss, np.zeros((), logp.dtype))
-        denominator = coef.sum()
+        denominator = accurate_sum(coef)
         ctx.save_for_backward(safe, coef, kept, denominator)
         return _reduce(loss, reduction, denominator)
 
@@ -157,18 +160,23 @@ class NLLLoss(Function):
             return gl, gq
         if weight is None and p["ignore_index"] is None and logp.ndim == 2:
             n = logp.shape[0]
-            share = 1.0 / n if reduction == "mean" else 1.0  # the 1/N of 'mean' folded into the constant
+            share = 1.0 / n if reduction == "mean" and n else 1.0  # the 1/N of 'mean' folded into the constant
             minus_q = np.full((n, c), -e * share / c, dtype=logp.dtype)
             minus_q[np.arange(n), p["target"]] -= (1.0 - e) * share
             return (g.reshape(n, 1) if reduction == "none" else g) * ctx.constant(minus_q)
         safe, coef, kept, denominator = ctx.saved
-        minus_q = np.zeros(logp.shape, logp.dtype)
-        np.put_along_axis(minus_q, safe[:, None], -(1.0 - e) * coef[:, None], axis=1)
-        if e:
-            spread = np.ones((), logp.dtype) if weight is None else _along_classes(weight, logp.ndim)
-            minus_q -= (e / c) * spread * (1 if kept is None else kept[:, None])
-        if reduction == "mean":  # every target ignored (D = 0): a NaN loss, a zero gradient (as PyTorch)
-            minus_q = minus_q / denominator if denominator else minus_q * 0
+        # 'mean' divides by D; D = 0 (every kept weight 0) gives PyTorch's -w / 0 on the kept rows, and every
+        # ignored row keeps a zero gradient (every target ignored: a NaN loss and a zero gradient, as PyTorch)
+        d = np.asarray(denominator if reduction == "mean" else 1, dtype=logp.dtype)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            picked = -(1.0 - e) * coef / d
+            minus_q = np.zeros(logp.shape, logp.dtype)
+            np.put_along_axis(minus_q, safe[:, None], (picked if kept is None else np.where(kept, picked, 0))[:, None],
+                              axis=1)
+            if e:
+                spread = np.ones((), logp.dtype) if weight is None else _along_classes(weight, logp.ndim)
+                smooth = (e / c) * spread / d
+                minus_q -= smooth if kept is None else np.where(kept[:, None], smooth, 0)
         return _scale(g, "sum" if reduction == "mean" else reduction, 1) * ctx.constant(minus_q)
 
 
@@ -200,6 +208,35 @@ class BinaryCrossEntropyWithLogits(Function):
         gy = g * ((r - 1) * soft_neg - x) if need[1] else None
         gr = unbroadcast(g * y * soft_neg, r.shape) if need[2] else None
         return gx, gy, gr
+
+
+#: PyTorch's floor of each log in binary_cross_entropy, and of p (1 - p) in its gradient: 1e-12 rounded to float32
+#: (PyTorch's constant is a float, in float64 too: its gradient at p = 0 is 1.000000004e12, not 1e12)
+BCE_LOG_FLOOR = -100.0
+BCE_GRAD_EPS = float(np.float32(1e-12))
+
+
+class BinaryCrossEntropy(Function):
+    """loss = (y - 1) max(log1p(-p), -100) - y max(log p, -100), elementwise on probabilities p and targets y of
+    one shape (no reduction): PyTorch's clamped form, finite (at most 100) at p = 0 and p = 1.
+
+    VJP, PyTorch's (the unclamped derivative with a floored denominator, not the derivative of the clamps):
+    dp = g (p - y) / max(p (1 - p), 1e-12), finite and large (1e12) at p = 0 or 1, so that BCE of sigmoid(x) keeps
+    a finite logit gradient; dy = g (log1p(-p) - log p), unclamped (+-inf at p = 0 or 1, as PyTorch).
+    """
+
+    def forward(ctx, p, y):
+        with np.errstate(divide="ignore", invalid="ignore"):  # log(0) = -inf, floored; NaN propagates
+            log_p = np.maximum(np.log(p), BCE_LOG_FLOOR)
+            log_q = np.maximum(np.log1p(-p), BCE_LOG_FLOOR)
+        return (y - 1) * log_q - y * log_p
+
+    def vjp(ctx, g):
+        p, y = ctx.inputs
+        need = ctx.needs_input_grad
+        gp = g * (p - y) / (p * (1 - p)).maximum(BCE_GRAD_EPS) if need[0] else None
+        gy = g * ((-p).log1p() - p.log()) if need[1] else None
+        return gp, gy
 
 
 def log_softmax(x: Tensor, axis: int = -1) -> Tensor:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from ..autograd import Function, grad
+from ..autograd import Function, _topological_order, grad, nodes_between
 from ..tensor_class import Tensor
 
 
@@ -20,17 +20,13 @@ def _as_output(out: object, what: str) -> Tensor:
     return out
 
 
-def _graph_nodes(root: Tensor) -> list[Function]:
-    """Every node reachable from ``root`` (iterative)."""
-    seen: dict[int, Function] = {}
-    stack = [root._ctx] if root._ctx is not None else []
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen[id(node)] = node
-        stack.extend(c for c in node.next if isinstance(c, Function))
-    return list(seen.values())
+def _graph_nodes(root: Tensor, inputs: Sequence[Tensor]) -> list[Function]:
+    """The nodes reachable from ``root`` on a path to one of ``inputs``: the ones ``grad`` runs, and so frees. A
+    node that leads only to other tensors needing grad (a parameter the function closes over) is not run, as in
+    PyTorch, and keeps what it saved."""
+    if root._ctx is None:
+        return []
+    return nodes_between(_topological_order([root._ctx]), {id(t._ctx if t._ctx is not None else t) for t in inputs})
 
 
 def _check_invariants(fn: Callable[..., Tensor], inputs: Sequence[Tensor], rng: np.random.Generator,
@@ -47,7 +43,7 @@ def _check_invariants(fn: Callable[..., Tensor], inputs: Sequence[Tensor], rng: 
             if not np.array_equal(t.data, b, equal_nan=True):
                 raise GradcheckError(f"input {i} was modified in place by the forward pass")
         return upstream, [None] * len(wanted)
-    nodes = _graph_nodes(out)
+    nodes = _graph_nodes(out, wanted)
     grads = grad(out, wanted, Tensor(upstream), allow_unused=True)
     for i, (t, b) in enumerate(zip(inputs, before)):
         if not np.array_equal(t.data, b, equal_nan=True):

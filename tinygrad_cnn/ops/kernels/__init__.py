@@ -6,6 +6,7 @@ tricks that make it fast, each measured in docs/performance.md:
 * ``columns``: zero padding, the batch-last layout, im2col in the two column layouts and its adjoint col2im;
 * ``gemm``: the convolution GEMMs on those columns, thin GEMMs cut into blocks of columns;
 * ``windows``: pooling offset by offset over strided views of the kernel offsets.
+* ``sums``: float32 sums as accurate as a pairwise sum along any axis (every reduction of the ops uses them).
 
 The kernels import only NumPy and each other.
 """

@@ -1,7 +1,7 @@
 """The convolution GEMMs on im2col columns, in either column layout, with thin GEMMs cut into column blocks.
 
 Speed kernels, measured in docs/performance.md (the blocking and its target of about 4,096 columns); the maths
-they serve lives in ops/conv.py. Imports only NumPy and ``columns``.
+they serve lives in ops/conv.py. Imports only NumPy, ``columns`` and ``sums`` (the block sums, pairwise).
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .columns import batch_last
+from .sums import accurate_sum
 
 
 def _blocks(total: int, target: int = 4096) -> int:
@@ -45,7 +46,7 @@ def _gemm_reduce(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.matmul(a, b.transpose(0, 2, 1))
     blocks = np.matmul(a.reshape(g, m, nb, t // nb).transpose(0, 2, 1, 3),
                        b.reshape(g, k, nb, t // nb).transpose(0, 2, 3, 1))  # (G, blocks, M, K)
-    return blocks.sum(axis=1)
+    return accurate_sum(blocks, axis=1)
 
 
 def conv_gemm(w: np.ndarray, cols: np.ndarray, bias: np.ndarray | None, n: int, out_hw) -> np.ndarray:
@@ -87,4 +88,4 @@ def weight_grad_gemm(g: np.ndarray, cols: np.ndarray, groups: int) -> np.ndarray
         gt = batch_last(g).reshape(groups, o // groups, p_out * n)
         return _gemm_reduce(gt, cols)
     # one GEMM per image, (N, g, O/g, Ho Wo) @ (N, g, Ho Wo, C/g kh kw), summed over the batch
-    return np.matmul(g.reshape(n, groups, o // groups, p_out), cols.transpose(0, 1, 3, 2)).sum(axis=0)
+    return accurate_sum(np.matmul(g.reshape(n, groups, o // groups, p_out), cols.transpose(0, 1, 3, 2)), axis=0)
