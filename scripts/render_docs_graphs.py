@@ -1,15 +1,21 @@
 """Regenerate the graph pictures of docs/graphs.md in docs/images (needs Graphviz's `dot`).
 
-    python scripts/render_docs_graphs.py [--out docs/images]
+    python scripts/render_docs_graphs.py [--out docs/images] [--check]
 
 Writes the forward and backward graphs of the tutorial CNN (SeedCNN with cross-entropy loss on a batch of 4),
-the backward graph of LeNet-5, and a second-order graph (the graph of a gradient made with create_graph=True),
-and prints the node and edge counts of each.
+the same backward graph with gradient norms, and with depth=1, show_saved, show_grad and a legend, the backward
+graph of LeNet-5, and a second-order graph (the graph of a gradient made with create_graph=True), and prints the
+node and edge counts of each. Each NAME.svg has its DOT text beside it as NAME.dot, and the SVG carries the
+SHA-256 of that text in a comment, so tests/test_viz_graphviz.py can tell a stale picture from its generator
+without depending on the Graphviz version that drew it. ``--check`` only compares, and exits 1 when one is stale.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -40,32 +46,71 @@ def second_order() -> tuple[Tensor, dict[str, Tensor]]:
     return g, {"x": x, "w": w}
 
 
-def write(graph, out: Path, name: str, structure: viz.GraphStructure) -> None:
-    path = viz.render(graph, out / f"{name}.svg")
+HASH_MARK = "<!-- dot-sha256: "
+
+
+def dot_hash(source: str) -> str:
+    """The SHA-256 of a DOT text, as the pictures carry it."""
+    return hashlib.sha256(source.encode("utf-8")).hexdigest()
+
+
+def graphs() -> Iterator[tuple[str, str, viz.GraphStructure]]:
+    """(name, DOT text, structure) of every picture, in order."""
+    model, loss = cnn_loss(SeedCNN)
+    for direction in viz.DIRECTIONS:
+        yield (f"seed_{direction}", viz.draw_graph(loss, direction, params=model).source,
+               viz.graph_structure(loss, direction, params=model))
+    options = {"depth": 1, "show_saved": True, "show_grad": True}  # before backward: show_grad needs the graph
+    yield ("seed_backward_options", viz.draw_graph(loss, "backward", params=model, legend=True, **options).source,
+           viz.graph_structure(loss, "backward", params=model, **options))
+    loss.backward()  # the freed graph still draws; now with the gradient norms of the parameters
+    yield ("seed_backward_grads", viz.draw_graph(loss, "backward", params=model, show_grads=True).source,
+           viz.graph_structure(loss, "backward", params=model))
+
+    model, loss = cnn_loss(LeNet5)
+    yield ("lenet5_backward", viz.draw_graph(loss, "backward", params=model).source,
+           viz.graph_structure(loss, "backward", params=model))
+
+    g, params = second_order()
+    yield ("second_order_backward", viz.draw_graph(g, "backward", params=params).source,
+           viz.graph_structure(g, "backward", params=params))
+
+
+def stale(out: Path) -> list[str]:
+    """The pictures in ``out`` whose .dot differs from the generator's, or whose .svg was drawn from another."""
+    found = []
+    for name, source, _ in graphs():
+        dot_file, svg_file = out / f"{name}.dot", out / f"{name}.svg"
+        if (not dot_file.is_file() or dot_file.read_text(encoding="utf-8") != source or not svg_file.is_file()
+                or f"{HASH_MARK}{dot_hash(source)} -->" not in svg_file.read_text(encoding="utf-8")):
+            found.append(name)
+    return found
+
+
+def write(out: Path, name: str, source: str, structure: viz.GraphStructure) -> None:
+    """NAME.dot and NAME.svg (drawn by Graphviz's dot, with the DOT text's hash in a comment) in ``out``."""
+    svg = viz.render_source(source, "svg", fallback=False).data.decode("utf-8")
+    head, sep, rest = svg.partition("<svg")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}.dot").write_text(source, encoding="utf-8")
+    (out / f"{name}.svg").write_text(f"{head}{HASH_MARK}{dot_hash(source)} -->\n{sep}{rest}", encoding="utf-8")
+    path = out / f"{name}.svg"
     print(f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}: "
           f"{len(structure.nodes)} nodes, {len(structure.edges)} edges")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=str(ROOT / "docs" / "images"), help="folder for the SVG files")
-    out = Path(parser.parse_args().out)
-
-    model, loss = cnn_loss(SeedCNN)
-    for direction in viz.DIRECTIONS:
-        write(viz.draw_graph(loss, direction, params=model), out, f"seed_{direction}",
-              viz.graph_structure(loss, direction, params=model))
-    loss.backward()  # the freed graph still draws; now with the gradient norms of the parameters
-    write(viz.draw_graph(loss, "backward", params=model, show_grads=True), out, "seed_backward_grads",
-          viz.graph_structure(loss, "backward", params=model))
-
-    model, loss = cnn_loss(LeNet5)
-    write(viz.draw_graph(loss, "backward", params=model), out, "lenet5_backward",
-          viz.graph_structure(loss, "backward", params=model))
-
-    g, params = second_order()
-    write(viz.draw_graph(g, "backward", params=params), out, "second_order_backward",
-          viz.graph_structure(g, "backward", params=params))
+    parser.add_argument("--out", default=str(ROOT / "docs" / "images"), help="folder for the SVG and DOT files")
+    parser.add_argument("--check", action="store_true", help="only say which pictures are stale (exit 1 if any)")
+    args = parser.parse_args()
+    out = Path(args.out)
+    if args.check:
+        names = stale(out)
+        print("stale: " + ", ".join(names) if names else "every picture matches its generator")
+        sys.exit(1 if names else 0)
+    for name, source, structure in graphs():
+        write(out, name, source, structure)
 
 
 if __name__ == "__main__":

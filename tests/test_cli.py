@@ -73,14 +73,18 @@ def test_forward_graph_names_parameters(tmp_path, capsys):
     assert code == 0 and "conv.weight" in source and "fc2.bias" in source
 
 
-def test_graph_without_graphviz_writes_dot_and_a_one_line_hint(tmp_path, capsys, monkeypatch):
+def test_graph_without_graphviz_draws_the_svg_all_the_same(tmp_path, capsys, monkeypatch):
     from tinygrad_cnn import viz
 
-    monkeypatch.setattr(viz.shutil, "which", lambda name: None)
+    monkeypatch.setattr("shutil.which", lambda name: None)  # no `dot` on PATH
+    monkeypatch.setattr(viz.dot, "wasm_available", lambda: False)
     code, out, _ = run(capsys, "graph", "-o", str(tmp_path / "g.svg"))
-    assert code == 0 and not (tmp_path / "g.svg").exists()
-    assert "digraph" in (tmp_path / "g.dot").read_text()
-    assert out.strip().count("\n") == 0 and "dot -Tsvg" in out
+    assert code == 0 and b"<svg" in (tmp_path / "g.svg").read_bytes() and not (tmp_path / "g.dot").exists()
+    assert "g.svg was drawn by the built-in layout" in out and "install Graphviz" in out
+    code, out, _ = run(capsys, "graph", "-o", str(tmp_path / "g.pdf"))  # PDF needs dot: the DOT text instead
+    assert code == 0 and not (tmp_path / "g.pdf").exists() and "digraph" in (tmp_path / "g.dot").read_text()
+    lines = [line for line in out.splitlines() if line.strip()]
+    assert len(lines) == 1 and "dot -Tpdf" in lines[0]
 
 
 @pytest.mark.parametrize("argv, message", [

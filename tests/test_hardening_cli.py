@@ -123,6 +123,7 @@ def fake_dot(tmp_path, monkeypatch):
         (folder / "dot").chmod(0o755)
         monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ.get('PATH', '')}")
         monkeypatch.setattr(cli, "DOT_TIMEOUT", 0.5)
+        monkeypatch.setattr(cli.viz.dot, "wasm_available", lambda: False)  # the fallback: the built-in layout
         assert shutil.which("dot") == str(folder / "dot")
         return expected
     return install
@@ -133,14 +134,24 @@ pytestmark_posix = pytest.mark.skipif(os.name != "posix", reason="the fake dot p
 
 @pytestmark_posix
 @pytest.mark.parametrize("kind", sorted(FAKE_DOTS))
-def test_graph_with_a_broken_dot_writes_the_dot_text_and_says_why(kind, fake_dot, tmp_path, capsys):
+def test_graph_with_a_broken_dot_draws_the_svg_with_the_fallback_and_says_why(kind, fake_dot, tmp_path, capsys):
     expected = fake_dot(kind)
     target = tmp_path / "pictures" / "g.svg"
     code, _, err = run(capsys, "graph", "--model", "seed", "-o", str(target))
     assert code == 0 and one_line(err), err
-    assert expected in err and "g.dot only" in err and f"dot -Tsvg {target.with_suffix('.dot')} -o {target}" in err
+    assert expected in err and "g.svg was drawn by the built-in layout" in err and "run this command again" in err
+    assert b"<svg" in target.read_bytes() and b"Conv2dBackward" in target.read_bytes()
+    assert sorted(p.name for p in target.parent.iterdir()) == ["g.svg"]  # no temporary left
+
+
+@pytestmark_posix
+def test_png_with_a_broken_dot_writes_the_dot_text_and_says_why(fake_dot, tmp_path, capsys):
+    expected = fake_dot("fails")
+    target = tmp_path / "g.png"
+    code, _, err = run(capsys, "graph", "--model", "seed", "-o", str(target))
+    assert code == 0 and one_line(err) and expected in err and "g.dot only" in err, err
+    assert f"dot -Tpng {target.with_suffix('.dot')} -o {target}" in err
     assert not target.exists() and target.with_suffix(".dot").read_text().startswith("digraph")
-    assert sorted(p.name for p in target.parent.iterdir()) == ["g.dot"]  # no temporary left
 
 
 @pytestmark_posix
@@ -150,10 +161,13 @@ def test_train_with_a_broken_dot_writes_every_other_file_and_drops_the_stale_svg
     out = populate(tmp_path / "run", previous)
     before = inodes(out)
     code, printed, err = run(capsys, "train", *QUICK, "--out", str(out))
-    assert code == 0 and one_line(err) and "exit code 3" in err and "graph.svg was removed" in err, err
-    assert sorted(p.name for p in out.iterdir()) == ["checkpoint.npz", "graph.dot", "metrics.json", "metrics.png"]
+    assert code == 0 and one_line(err) and "exit code 3" in err and "drawn by the built-in layout" in err, err
+    assert f"dot -Tsvg {out / 'graph.dot'} -o {out / 'graph.svg'}" in err
+    assert sorted(p.name for p in out.iterdir()) == ["checkpoint.npz", "graph.dot", "graph.html", "graph.svg",
+                                                     "metrics.json", "metrics.png"]
     assert (out / "graph.dot").read_bytes() != b"" and load(out / "checkpoint.npz")["meta"]["seed"] == 0
-    assert "wrote checkpoint.npz, metrics.json, metrics.png, graph.dot to" in printed
+    assert b"<svg" in (out / "graph.svg").read_bytes() and (out / "graph.svg").read_bytes() != previous["graph.svg"]
+    assert "wrote checkpoint.npz, metrics.json, metrics.png, graph.dot, graph.svg, graph.html to" in printed
     assert all(inodes(out)[name] != before[name] for name in inodes(out))  # every one replaced
 
 
@@ -308,11 +322,11 @@ def test_a_full_disk_leaves_the_previous_run_intact(budget, previous, tmp_path, 
     assert snapshot(out) == previous and inodes(out) == before
 
 
-@pytest.mark.parametrize("failing", [1, 3, 5])
+@pytest.mark.parametrize("failing", [1, 3, 5, 6])
 def test_a_full_disk_found_by_fsync_leaves_the_previous_run_intact(failing, previous, tmp_path, capsys,
                                                                    monkeypatch):
     """Some file systems report a full disk only when the data is flushed: the first fsync of the n-th file
-    written fails (of five: the checkpoint, metrics.json, metrics.png, graph.dot, graph.svg)."""
+    written fails (of six: the checkpoint, metrics.json, metrics.png, graph.dot, graph.svg, graph.html)."""
     out = populate(tmp_path / "run", previous)
     before = inodes(out)
     real, files = os.fsync, []
@@ -523,15 +537,16 @@ def test_ctrl_c_while_drawing_writes_the_complete_run_without_the_picture(previo
     out = populate(tmp_path / "run", previous)
     before = inodes(out)
 
-    def interrupted(source, fmt="svg"):
+    def interrupted(source, fmt="svg", timeout=None):
         raise KeyboardInterrupt
-    monkeypatch.setattr(cli, "run_dot", interrupted)
+    monkeypatch.setattr(cli.viz.dot, "run_dot", interrupted)
     code, printed, err = run(capsys, "train", *QUICK, "--out", str(out))
     assert code == 130 and one_line(err), err
     assert ("interrupted while drawing the plot and the graph: wrote checkpoint.npz, metrics.json, metrics.png, "
-            f"graph.dot for the 1 completed epoch to {out}") in err, err
+            f"graph.dot, graph.html for the 1 completed epoch to {out}") in err, err
     assert "Ctrl-C stopped Graphviz's `dot`" in printed and "graph.svg was removed" in printed
-    assert sorted(p.name for p in out.iterdir()) == ["checkpoint.npz", "graph.dot", "metrics.json", "metrics.png"]
+    assert sorted(p.name for p in out.iterdir()) == ["checkpoint.npz", "graph.dot", "graph.html", "metrics.json",
+                                                     "metrics.png"]
     assert all(inodes(out)[name] != before[name] for name in inodes(out))
     meta = load(out / "checkpoint.npz")["meta"]
     assert meta["interrupted"] is False and meta["epochs"] == 1 and meta["seed"] == 0

@@ -345,9 +345,9 @@ def test_missing_dot_names_the_fix(monkeypatch, tmp_path):
     graph = viz.draw_graph(loss, params=params)
     monkeypatch.setattr(shutil, "which", lambda name, *args, **kwargs: None)
     with pytest.raises(viz.GraphvizNotFoundError, match="apt-get install graphviz") as info:
-        viz.render(graph, tmp_path / "g.svg")
+        viz.render(graph, tmp_path / "g.png")  # PNG needs dot; SVG falls back (tests/test_viz_graphviz.py)
     assert "brew install graphviz" in str(info.value) and "conda" in str(info.value)
-    assert not (tmp_path / "g.svg").exists()
+    assert not (tmp_path / "g.png").exists()
     assert graph.source.startswith("digraph forward_graph {"), "the DOT text needs no Graphviz"
     with pytest.raises(ValueError, match="format"):
         viz.render(graph, tmp_path / "g.xyz", format="xyz")

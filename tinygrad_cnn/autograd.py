@@ -47,6 +47,7 @@ class _GradMode(threading.local):
     enabled = True
     anomaly = False
     scope: tuple = ()  # the nn.Module calls currently running, outermost first (read by viz)
+    observer: Any = None  # what watches the backward passes of this thread (see observe_backward), or None
     inference = 0  # how many inference_mode() blocks are open
 
 
@@ -274,6 +275,24 @@ def module_scope(module: object):
         yield
     finally:
         _mode.scope = previous
+
+
+@contextlib.contextmanager
+def observe_backward(observer: Any):
+    """Report every backward pass run in this thread inside the block to ``observer`` (``viz`` uses this).
+
+    For each node the engine runs, in the engine's order, ``observer.visit(node, grad, grads)``: ``grad`` is the
+    gradient of the node's output summed over its consumers (after its hooks), ``grads`` one gradient per input
+    after the engine's shape/dtype checks (None where an input needs none), each of which is then summed into the
+    gradient of the vertex ``node.next[i]``. For each leaf, ``observer.leaf(leaf, grad)`` with its summed gradient
+    (after its hooks), just before it is delivered. Without an observer the engine pays one ``is None`` test per
+    node."""
+    previous = _mode.observer
+    _mode.observer = observer
+    try:
+        yield observer
+    finally:
+        _mode.observer = previous
 
 
 def _check_finite(array: np.ndarray, what: str, node: Function) -> None:
@@ -595,6 +614,16 @@ def _gradients(node: Function, results: Any) -> tuple:
     return results
 
 
+def _checked(node: Function, results: tuple, g: Tensor) -> tuple:
+    """``results`` of ``node.vjp`` as the engine passes them on: None for inputs that need no gradient, the others
+    through ``_as_gradient`` (an observer sees exactly what is summed)."""
+    return tuple(
+        None if child is None or r is None
+        else r if isinstance(r, Tensor) and r.data.shape == a.shape and r.data.dtype is a.dtype
+        else _as_gradient(r, a, g, f"{node.name}.vjp", i)
+        for i, (child, r, a) in enumerate(zip(node.next, results, node._arrays)))
+
+
 def _vertex(t: Tensor) -> Any:
     """What a tensor is in the graph: the node that made it, or the leaf itself."""
     return t._ctx if t._ctx is not None else t
@@ -617,6 +646,7 @@ class _BackwardPass:
         self.retain_graph, self.create_graph = retain_graph, create_graph
         self.delivered: list[np.ndarray] = []  # arrays already placed in some .grad (never alias two of them)
         self.external: list[np.ndarray] = []  # the caller's gradient arrays (never alias those either)
+        self.observer = _mode.observer  # observe_backward's observer, or None
 
     def accumulate(self, key: int, g: Tensor) -> None:
         previous = self.grads.get(key)
@@ -668,6 +698,9 @@ class _BackwardPass:
         results = node.vjp(g)
         if type(results) is not tuple or len(results) != len(node.next):
             results = _gradients(node, results)
+        if self.observer is not None:
+            results = _checked(node, results, g)
+            self.observer.visit(node, g, results)
         anomaly = _mode.anomaly
         for i, (child, r, a) in enumerate(zip(node.next, results, node._arrays)):
             if child is None or r is None:
@@ -687,13 +720,15 @@ class _BackwardPass:
     def deliver_to_leaves(self) -> None:
         """Each leaf's summed gradient, through its hooks, into ``.grad`` (or, for ``grad()``, captured for the
         leaves that are inputs; the others' hooks do not run)."""
-        wanted = self.wanted
+        wanted, observer = self.wanted, self.observer
         for key, leaf in self.leaves.items():
             if wanted is not None and key not in wanted:
                 continue
             g = self.grads[key]
             if leaf._hooks:
                 g = _run_hooks(leaf._hooks, g, f"a leaf of shape {leaf.shape}")
+            if observer is not None:
+                observer.leaf(leaf, g)
             if wanted is not None:
                 self.captured[key] = g
             else:

@@ -1,9 +1,10 @@
 """The ``tinygrad-cnn`` command line (also ``python -m tinygrad_cnn``).
 
-``train`` fits a model and writes a checkpoint, metrics.json, a loss/accuracy plot and the backward graph;
-``evaluate`` reports a checkpoint's accuracy and confusion matrix; ``graph`` draws a model's forward or
-backward graph. A user's mistake ends with one line on stderr and exit code 2, a file that cannot be read or
-written with exit code 1, Ctrl-C with exit code 130; never a traceback.
+``train`` fits a model and writes a checkpoint, metrics.json, a loss/accuracy plot and the backward graph (a
+picture and the interactive explorer); ``evaluate`` reports a checkpoint's accuracy and confusion matrix;
+``graph`` draws a model's forward or backward graph (``-o x.html``: the explorer). A user's mistake ends with
+one line on stderr and exit code 2, a file that cannot be read or written with exit code 1, Ctrl-C with exit
+code 130; never a traceback.
 
 Every file is written atomically (``_files``): ``train`` renders all its files in memory, writes each in full to
 a hidden temporary and renames them over the old ones only once all are complete, so a full disk or a crash
@@ -19,7 +20,6 @@ import io
 import json
 import math
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -45,7 +45,7 @@ from .training import evaluate, train_epoch
 PROG = "tinygrad-cnn"
 CHECKPOINT = "checkpoint.npz"
 #: what ``train`` writes into ``--out``, all together or not at all
-ARTIFACTS = (CHECKPOINT, "metrics.json", "metrics.png", "graph.dot", "graph.svg")
+ARTIFACTS = (CHECKPOINT, "metrics.json", "metrics.png", "graph.dot", "graph.svg", "graph.html")
 DEFAULTS = {"epochs": 30, "batch_size": 32, "lr": 0.005, "optimizer": "adam", "seed": 0}
 #: the default --label-smoothing: the ResNet's one-epoch MNIST accuracy gains ~0.2 points from 0.1 (PyTorch, 3 seeds:
 #: 99.11 +- 0.05% without, 99.24 +- 0.05% with); the small CNNs are left with plain cross-entropy
@@ -73,8 +73,8 @@ class Interrupted(KeyboardInterrupt):
     """Ctrl-C, with a message saying what the interrupted command kept; exit code 130."""
 
 
-class DotError(RuntimeError):
-    """Graphviz's ``dot`` is installed but did not draw the graph: it failed, crashed, hung or wrote nothing."""
+#: Graphviz's ``dot`` is installed but did not draw the graph (raised by ``viz.dot``)
+DotError = viz.DotError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -191,53 +191,34 @@ def _reason(err: BaseException) -> str:
     return str(err) or type(err).__name__
 
 
-def run_dot(source: str, fmt: str = "svg") -> bytes:
-    """Graphviz's ``dot -T<fmt>`` on the DOT text ``source``: the image's bytes.
-
-    Raises viz.GraphvizNotFoundError when ``dot`` is not on PATH, and DotError saying what happened when it
-    exits with an error, is killed by a signal, runs longer than :data:`DOT_TIMEOUT` seconds, cannot be started
-    or writes nothing. Ctrl-C while it runs stops it and raises KeyboardInterrupt."""
-    dot = shutil.which("dot")
-    if dot is None:
-        raise viz.GraphvizNotFoundError(f"Graphviz's `dot` program was not found on PATH; {viz.INSTALL_HINT}")
+def render_graph(source: str, fmt: str, image: Path, dot_file: Path,
+                 again: str | None = None) -> tuple[bytes | None, str, bool]:
+    """Draw ``source`` with ``viz.dot.render_source`` (``dot``, else for SVG the WebAssembly Graphviz or the
+    built-in layout): ``(bytes, hint, broken)``, or ``(None, hint, broken)`` when a PNG or PDF cannot be made
+    without a working ``dot``. ``hint`` is "" when ``dot`` drew it, else one line saying which renderer drew
+    ``image`` or that the graph is ``dot_file`` only, why, and how to get Graphviz's picture (the ``dot`` command
+    on ``dot_file``, or ``again`` when a fallback drew it); ``broken`` is True when ``dot`` exists but failed."""
+    command = f"run `dot -T{fmt} {dot_file} -o {image}`"
+    broken = viz.dot.find_dot() is not None
     try:
-        done = subprocess.run([dot, f"-T{fmt}"], input=source.encode("utf-8"), capture_output=True,
-                              timeout=DOT_TIMEOUT, check=False)
-    except subprocess.TimeoutExpired:  # subprocess.run has killed it
-        raise DotError(f"Graphviz's `dot` ({dot}) did not finish within {DOT_TIMEOUT:g} s and was stopped") from None
-    except OSError as err:
-        why = _reason(err) if not isinstance(err, FileNotFoundError) else "the program it needs to run is missing"
-        raise DotError(f"Graphviz's `dot` ({dot}) could not be started ({why})") from None
-    if done.returncode == -signal.SIGINT:
-        raise KeyboardInterrupt  # Ctrl-C reached dot first
-    if done.returncode < 0:
-        try:
-            name = signal.Signals(-done.returncode).name
-        except ValueError:
-            name = f"signal {-done.returncode}"
-        raise DotError(f"Graphviz's `dot` ({dot}) crashed (killed by {name})")
-    if done.returncode > 0:
-        said = [line.strip() for line in done.stderr.decode("utf-8", "replace").splitlines() if line.strip()]
-        detail = f": {said[-1][:200]}" if said else ""
-        raise DotError(f"Graphviz's `dot` ({dot}) failed with exit code {done.returncode}{detail}")
-    if not done.stdout:
-        raise DotError(f"Graphviz's `dot` ({dot}) exited normally but wrote no {fmt} output")
-    return done.stdout
-
-
-def render_graph(source: str, fmt: str, image: Path, dot_file: Path) -> tuple[bytes | None, str, bool]:
-    """Run ``dot`` on ``source``: ``(bytes, "", False)``, or ``(None, hint, broken)`` when Graphviz is missing
-    (``broken`` False: an optional tool) or broken (True: worth a warning), where ``hint`` is one line saying
-    why, that the graph is ``dot_file`` only, and how to make ``image`` from it."""
-    command = f"`dot -T{fmt} {dot_file} -o {image}`"
-    try:
-        return run_dot(source, fmt), "", False
+        done = viz.render_source(source, fmt, timeout=DOT_TIMEOUT)
     except viz.GraphvizNotFoundError:
         return None, (f"Graphviz's `dot` was not found, so the graph is {dot_file} only; install Graphviz "
-                      f"(e.g. `apt-get install graphviz`, `brew install graphviz`) and run {command}"), False
+                      f"(e.g. `apt-get install graphviz`, `brew install graphviz`) and {command}"), False
     except DotError as err:
         return None, (f"{PROG}: warning: {err}, so the graph is {dot_file} only (no {image.name}); repair Graphviz "
-                      f"(`dot -V` should print its version; reinstall it if not) and run {command}"), True
+                      f"(`dot -V` should print its version; reinstall it if not) and {command}"), True
+    if done.renderer == "dot":
+        return done.data, "", False
+    command = again or command
+    drawn = ("Graphviz compiled to WebAssembly" if done.renderer == "wasm"
+             else "the built-in layout (plainer than Graphviz's)")
+    if broken:
+        return done.data, (f"{PROG}: warning: {done.note}, so {image.name} was drawn by {drawn}; repair Graphviz "
+                           f"(`dot -V` should print its version; reinstall it if not) and {command} for its "
+                           "layout"), True
+    return done.data, (f"{done.note}, so {image.name} was drawn by {drawn}; install Graphviz (e.g. "
+                       f"`apt-get install graphviz`) and {command} for its layout"), False
 
 
 @contextlib.contextmanager
@@ -355,7 +336,9 @@ def train_files(args: argparse.Namespace, out: Path, model: Any, test_set: Array
     metrics = {"model": args.model, "dataset": args.dataset, "epochs": history, "test_accuracy": final,
                "seconds": done.seconds, "planned_epochs": args.epochs, "interrupted": stopped}
     x, y = next(iter(DataLoader(test_set, 2)))
-    source = viz.draw_graph(F.cross_entropy(model(x), y), direction="backward", params=model).source
+    loss = F.cross_entropy(model(x), y)
+    source = viz.draw_graph(loss, direction="backward", params=model).source
+    explorer = viz.explorer_html(viz.explorer_data(loss, params=model)).encode("utf-8")  # the graph.html page
     image, dot_file = out / "graph.svg", out / "graph.dot"
     try:
         svg, hint, broken = render_graph(source, "svg", image, dot_file)
@@ -372,6 +355,7 @@ def train_files(args: argparse.Namespace, out: Path, model: Any, test_set: Array
     }
     if svg is not None:
         files["graph.svg"] = svg
+    files["graph.html"] = explorer
     return files, () if svg is not None else ("graph.svg",), hint, broken
 
 
@@ -411,7 +395,8 @@ def save_completed(args: argparse.Namespace, out: Path, model: Any, test_set: Ar
 
 # ---- commands --------------------------------------------------------------------------------------
 def cmd_train(args: argparse.Namespace) -> int:
-    """Train, then write the checkpoint, metrics.json, metrics.png, graph.dot and graph.svg together (see
+    """Train, then write the checkpoint, metrics.json, metrics.png, graph.dot, graph.svg and graph.html (the
+    interactive explorer of one backward pass) together (see
     :func:`write_files`). Ctrl-C after the first completed epoch writes the set of the last completed one
     (:func:`save_completed`); Ctrl-C before that writes nothing."""
     from tqdm import tqdm
@@ -528,11 +513,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
-    """Draw the graph to ``-o`` (atomically); without a working ``dot``, write the DOT text next to it instead."""
+    """Draw the graph to ``-o`` (atomically); without a working ``dot``, write the DOT text next to it instead.
+    A ``.html`` name writes the interactive explorer (``viz.explore``) of the loss's backward pass."""
     out = Path(args.output)
     fmt = out.suffix.lstrip(".")
-    if fmt not in ("svg", "png", "pdf", "dot"):
-        raise UsageError(f"-o {args.output}: the file name must end in .svg, .png, .pdf or .dot")
+    if fmt not in ("svg", "png", "pdf", "dot", "html"):
+        raise UsageError(f"-o {args.output}: the file name must end in .svg, .png, .pdf, .dot or .html (the "
+                         "interactive explorer)")
     if out.is_dir():
         raise UsageError(f"-o {args.output} is a folder; pass the name of the file to write, e.g. {out / 'graph.svg'}")
     try:
@@ -542,17 +529,24 @@ def cmd_graph(args: argparse.Namespace) -> int:
     manual_seed(args.seed)
     model = create_model(args.model)
     x, y = next(iter(DataLoader(Digits(train=False), args.batch_size)))
+    loss = F.cross_entropy(model(x), y)
+    if fmt == "html":  # opens on the --direction graph
+        viz.explore(loss, params=model, path=out, view=args.direction)
+        print(f"explorer written to {out}: open it in a browser (no server or network needed)")
+        return 0
     # parameters labelled by their names
-    source = viz.draw_graph(F.cross_entropy(model(x), y), direction=args.direction, params=model).source
+    source = viz.draw_graph(loss, direction=args.direction, params=model).source
     if fmt == "dot":
         atomic_write_text(out, source, who="graph")
         print(f"graph source written to {out}")
         return 0
     dot_file = out.with_suffix(".dot")
-    image, hint, broken = render_graph(source, fmt, out, dot_file)
+    image, hint, broken = render_graph(source, fmt, out, dot_file, again="run this command again")
     if image is not None:
         atomic_write_bytes(out, image, who="graph")
         print(f"graph written to {out}")
+        if hint:
+            print(hint, file=sys.stderr if broken else sys.stdout)
         return 0
     atomic_write_text(dot_file, source, who="graph")
     print(hint, file=sys.stderr if broken else sys.stdout)
@@ -664,7 +658,8 @@ def build_parser() -> argparse.ArgumentParser:
     graph = commands.add_parser("graph", help="draw a model's forward or backward graph on a small batch's loss")
     graph.add_argument("--model", choices=models, default="seed")
     graph.add_argument("--direction", choices=["forward", "backward"], default="backward")
-    graph.add_argument("-o", "--output", required=True, help="FILE.svg (or .png, .pdf, .dot)")
+    graph.add_argument("-o", "--output", required=True,
+                       help="FILE.svg (or .png, .pdf, .dot; .html: the interactive explorer)")
     graph.add_argument("--batch-size", type=_positive_int, default=2)
     graph.add_argument("--seed", type=_seed, default=0, help=f"0 to {SEED_MAX} (default: %(default)s)")
     graph.set_defaults(run=cmd_graph)

@@ -9,37 +9,41 @@
 
 ``graph_structure`` walks the graph breadth-first from the output, iteratively (any depth), into plain nodes and
 edges whose ids follow the traversal order, so the same graph always gives the same text. ``draw_graph`` turns that
-into a ``graphviz.Digraph`` (its ``.source`` is the DOT text; Jupyter shows it inline), and ``render`` runs
-Graphviz's ``dot`` to write an SVG (or PNG, PDF, ...). Freed graphs (after ``backward()`` without
-``retain_graph``) keep their edges, shapes and op arguments, so they draw the same, and so does the graph of a
-gradient computed with ``create_graph=True`` (second order).
+into a ``graphviz.Digraph`` (its ``.source`` is the DOT text; Jupyter shows it inline), and ``render`` writes it
+as the file's suffix says (SVG, PNG, PDF or the DOT text) with Graphviz's ``dot``, or for SVG without a working
+``dot`` with a fallback (``viz.dot``). Freed graphs (after ``backward()`` without ``retain_graph``) keep their
+edges, shapes and op arguments, so they draw the same, and so does the graph of a gradient computed with
+``create_graph=True`` (second order).
+
+Options: ``depth`` collapses the module calls nested ``depth`` deep into one node each; ``show_saved`` lists what
+each node keeps for its VJP; ``show_grad`` runs a backward pass (``.grad`` untouched) and labels each edge with the
+norm of the gradient flowing along it; ``legend`` adds a key to the colours and shapes.
 """
 
 from __future__ import annotations
 
 import math
 import re
-import shutil
 import warnings
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 import graphviz
 import numpy as np
 
-from ._checks import as_choice, as_int
-from .autograd import Function
-from .tensor_class import Tensor
+from .._checks import as_choice, as_int
+from ..autograd import Function, grad, observe_backward
+from ..tensor_class import Tensor
+from .dot import FORMATS, INSTALL_HINT, GraphvizNotFoundError, render_source
 
-__all__ = ["GraphCluster", "GraphEdge", "GraphNode", "GraphStructure", "GraphvizNotFoundError", "draw_graph",
-           "graph_structure", "render"]
+__all__ = ["INSTALL_HINT", "GraphCluster", "GraphEdge", "GraphNode", "GraphStructure", "GraphvizNotFoundError",
+           "RenderedPath", "draw_graph", "graph_structure", "legend_lines", "render", "saved_lines"]
 
 DIRECTIONS = ("forward", "backward")
-INSTALL_HINT = ("install Graphviz: `apt-get install graphviz` (Debian/Ubuntu), `brew install graphviz` (macOS) or "
-                "`conda install -c conda-forge graphviz`")
 
 
 # ---- the structured graph ---------------------------------------------------------------------------
@@ -49,8 +53,9 @@ class GraphNode:
 
     ``kind`` is ``"op"`` (forward primitive), ``"vjp"`` (backward node), ``"leaf"`` (a tensor with
     ``requires_grad`` and no producer: a parameter, or in the backward graph its ``AccumulateGrad``),
-    ``"const"`` (an input that needs no gradient), ``"output"`` (the tensor drawn) or ``"cut"`` (what
-    ``max_nodes`` left out). ``obj`` is the Function or Tensor behind the node (None for ``"cut"``).
+    ``"const"`` (an input that needs no gradient), ``"output"`` (the tensor drawn), ``"module"`` (a module call
+    that ``depth`` collapsed) or ``"cut"`` (what ``max_nodes`` left out). ``obj`` is the Function or Tensor behind
+    the node (for ``"module"`` the tuple of the collapsed nodes' objects; None for ``"cut"``).
     """
 
     id: str
@@ -93,10 +98,6 @@ class GraphStructure:
     def node(self, node_id: str) -> GraphNode:
         """The node with id ``node_id``."""
         return self.nodes[int(node_id[1:])]
-
-
-class GraphvizNotFoundError(RuntimeError):
-    """Graphviz's ``dot`` program is not installed; the DOT text (``graph.source``) is still available."""
 
 
 # ---- labels ---------------------------------------------------------------------------------------------
@@ -203,22 +204,23 @@ def _module_label(module: object, module_names: dict[int, str]) -> str:
 
 
 # ---- the walk ----------------------------------------------------------------------------------------------
-def _walk(tensor: Tensor, with_constants: bool) -> tuple[list[tuple], list[tuple[int, int, tuple, Any]]]:
-    """Vertices breadth-first from the output, and edges ``(producer, consumer, shape, dtype)`` between them.
+def _walk(tensor: Tensor, with_constants: bool) -> tuple[list[tuple], list[tuple[int, int, tuple, Any, int | None]]]:
+    """Vertices breadth-first from the output, and edges ``(producer, consumer, shape, dtype, slot)`` between them
+    (``slot``: which input of the consumer's op the edge feeds; None for the edge into the output vertex).
 
     A vertex is ``("output", tensor)``, ``("op", node)``, ``("leaf", tensor)``, ``("root", tensor)`` (an output
     made by no op) or ``("const", node, slot)`` (input ``slot`` of ``node`` needs no gradient: one vertex per
     use, since after backward nothing tells two uses of one constant apart).
     """
     vertices: list[tuple] = [("output", tensor)]
-    edges: list[tuple[int, int, tuple, Any]] = []
+    edges: list[tuple[int, int, tuple, Any, int | None]] = []
     root = tensor._ctx
     if root is None:
         vertices.append(("root", tensor))
-        edges.append((1, 0, tensor.shape, tensor.dtype))
+        edges.append((1, 0, tensor.shape, tensor.dtype, None))
         return vertices, edges
     vertices.append(("op", root))
-    edges.append((1, 0, tensor.shape, tensor.dtype))
+    edges.append((1, 0, tensor.shape, tensor.dtype, None))
     index = {id(root): 1}
     queue = deque([root])
     while queue:
@@ -229,7 +231,7 @@ def _walk(tensor: Tensor, with_constants: bool) -> tuple[list[tuple], list[tuple
             if child is None:
                 if with_constants:
                     vertices.append(("const", node, slot))
-                    edges.append((len(vertices) - 1, consumer, shape, _const_tensor(node, slot)))
+                    edges.append((len(vertices) - 1, consumer, shape, _const_tensor(node, slot), slot))
                 continue
             producer = index.get(id(child))
             if producer is None:
@@ -239,7 +241,8 @@ def _walk(tensor: Tensor, with_constants: bool) -> tuple[list[tuple], list[tuple
                     queue.append(child)
                 else:
                     vertices.append(("leaf", child))
-            edges.append((producer, consumer, shape, child.out_dtype if isinstance(child, Function) else child.dtype))
+            dtype = child.out_dtype if isinstance(child, Function) else child.dtype
+            edges.append((producer, consumer, shape, dtype, slot))
     return vertices, edges
 
 
@@ -330,17 +333,144 @@ def _describe(vertex: tuple, backward: bool, names: dict[int, str], show_shapes:
     return "leaf", name, _data_lines(title, obj, obj.shape, show_shapes, show_dtypes, show_grads), obj
 
 
+def _array_text(value: Any) -> str:
+    if isinstance(value, np.ndarray):
+        return f"{value.dtype} {_fmt_shape(value.shape)}"
+    if isinstance(value, Tensor):
+        return f"{value.dtype} {_fmt_shape(value.shape)}"
+    return _short(_fmt_value(value))
+
+
+def saved_lines(node: Function) -> tuple[str, ...]:
+    """What ``node`` keeps for its VJP: each value of ``save_for_backward`` (``saved i: dtype (shape)``), the
+    inputs when the VJP reads them, and the output when it reads that (``save_output``)."""
+    if node.freed:
+        return ("saved: freed by backward",)
+    lines = [f"saved {i}: {_array_text(v)}" for i, v in enumerate(getattr(node, "_saved", ()))]
+    if node.reads_inputs and node._arrays:
+        lines.append("reads inputs " + " ".join(_fmt_shape(a.shape) for a in node._arrays))
+    if node._out is not None:
+        lines.append(f"reads output {_array_text(node._out)}")
+    return tuple(lines) or ("saves nothing",)
+
+
+class _EdgeGrads:
+    """An observer of one backward pass: the norm of each gradient a node sends, by ``(id(node), input slot)``."""
+
+    def __init__(self) -> None:
+        self.norms: dict[tuple[int, int], float] = {}
+
+    def visit(self, node: Function, grad_in: Tensor, grads: tuple) -> None:
+        for slot, g in enumerate(grads):
+            if g is not None:
+                self.norms[(id(node), slot)] = float(np.linalg.norm(g.data.astype(np.float64, copy=False)))
+
+    def leaf(self, leaf: Tensor, g: Tensor) -> None:
+        pass
+
+
+def _edge_grad_norms(tensor: Tensor, vertices: list[tuple]) -> dict[tuple[int, int], float]:
+    """Run a backward pass from ``tensor`` (``retain_graph``, no ``.grad`` touched) and return the norm of the
+    gradient that flows along every edge."""
+    if tensor.size != 1:
+        raise ValueError(f"draw_graph: show_grad=True runs backward from the tensor drawn, which must have one "
+                         f"element (a loss), got shape {tensor.shape}; draw a scalar such as its .sum()")
+    if any(v[0] == "op" and v[1].freed for v in vertices):
+        raise ValueError("draw_graph: show_grad=True runs a backward pass, but a backward() already freed this graph; "
+                         "draw it before loss.backward(), or call loss.backward(retain_graph=True)")
+    leaves = [v[1] for v in vertices if v[0] in ("leaf", "root") and v[1].requires_grad]
+    # tensors that asked for retain_grad() get .grad from any backward pass: put theirs back afterwards
+    retained = [t for v in vertices if v[0] == "op" and v[1].retained for ref in v[1].retained
+                if (t := ref()) is not None]
+    before = [t.grad for t in retained]
+    observer = _EdgeGrads()
+    try:
+        if leaves:
+            with observe_backward(observer):
+                grad(tensor, leaves, retain_graph=True, allow_unused=True)
+    finally:
+        for t, g in zip(retained, before):
+            t.grad = g
+    return observer.norms
+
+
+def _grad_norm_text(norm: float | None) -> str:
+    return "" if norm is None else f"‖grad‖ = {norm:.4g}"
+
+
+def _collapse(nodes: list[GraphNode], edges: list[GraphEdge], clusters: list[GraphCluster], depth: int,
+              backward: bool) -> tuple[list[GraphNode], list[GraphEdge], list[GraphCluster]]:
+    """Each module call nested ``depth`` deep as one ``"module"`` node; boxes above it stay, those below go."""
+    level: list[int] = []
+    for c in clusters:  # parents come before their children
+        level.append(0 if c.parent is None else level[c.parent] + 1)
+    keep = [c.index for c in clusters if level[c.index] < depth]
+    renumber = {old: new for new, old in enumerate(keep)}
+    kept = [GraphCluster(renumber[old], clusters[old].label,
+                         None if clusters[old].parent is None else renumber[clusters[old].parent]) for old in keep]
+
+    def group_of(cluster: int | None) -> int | None:
+        """The collapsed call holding ``cluster``, or None when it is drawn as a box."""
+        while cluster is not None and level[cluster] > depth:
+            cluster = clusters[cluster].parent
+        return cluster if cluster is not None and level[cluster] == depth else None
+
+    members: dict[int, list[GraphNode]] = {}
+    for n in nodes:
+        g = group_of(n.cluster)
+        if g is not None:
+            members.setdefault(g, []).append(n)
+    new_id: dict[str, str] = {}
+    out_nodes: list[GraphNode] = []
+    for n in nodes:
+        g = group_of(n.cluster)
+        if g is None:
+            new_id[n.id] = f"n{len(out_nodes)}"
+            out_nodes.append(GraphNode(new_id[n.id], n.kind, n.name, n.label,
+                                       None if n.cluster is None else renumber[n.cluster], n.obj))
+        elif n is members[g][0]:
+            group = members[g]
+            names = list(dict.fromkeys(m.name for m in group))
+            what = f"{len(group)} {'VJP' if backward else 'op'}{'s' if len(group) != 1 else ''}"
+            ids = f"n{len(out_nodes)}"
+            for m in group:
+                new_id[m.id] = ids
+            parent = clusters[g].parent
+            out_nodes.append(GraphNode(ids, "module", clusters[g].label,
+                                       (clusters[g].label, f"{what}: {_short(', '.join(names))}"),
+                                       None if parent is None else renumber[parent], tuple(m.obj for m in group)))
+    out_edges: list[GraphEdge] = []
+    seen: set[GraphEdge] = set()
+    for e in edges:
+        src, dst = new_id[e.src], new_id[e.dst]
+        if src == dst:
+            continue
+        edge = GraphEdge(src, dst, e.label)
+        merged = src != e.src or dst != e.dst
+        if merged and edge in seen:
+            continue
+        seen.add(edge)
+        out_edges.append(edge)
+    return out_nodes, out_edges, kept
+
+
 def graph_structure(tensor: Tensor, direction: str = "forward", params: Any = None, show_shapes: bool = True,
                     show_dtypes: bool = False, show_grads: bool = False, cluster_modules: bool = True,
-                    max_nodes: int = 500) -> GraphStructure:
+                    max_nodes: int = 500, depth: int | None = None, show_saved: bool = False,
+                    show_grad: bool = False) -> GraphStructure:
     """The nodes, edges and module clusters that ``draw_graph`` draws (same arguments), as plain data."""
     if not isinstance(tensor, Tensor):
         raise TypeError(f"draw_graph: expected a Tensor, got {type(tensor).__name__}")
     as_choice("draw_graph", "direction", direction, DIRECTIONS)
     max_nodes = as_int("draw_graph", "max_nodes", max_nodes, low=2)
+    if depth is not None:
+        depth = as_int("draw_graph", "depth", depth, low=0)
+        if not cluster_modules:
+            raise ValueError("draw_graph: depth collapses module calls, so it needs cluster_modules=True")
     backward = direction == "backward"
     tensor_names, module_names, _named = _names(params)
     vertices, raw_edges = _walk(tensor, with_constants=not backward)
+    norms = _edge_grad_norms(tensor, vertices) if show_grad else {}
     total = len(vertices)
     kept = vertices[:max_nodes]
     clusters = _Clusters([v[1].scope for v in kept if v[0] == "op"], module_names) if cluster_modules else None
@@ -348,15 +478,22 @@ def graph_structure(tensor: Tensor, direction: str = "forward", params: Any = No
     nodes: list[GraphNode] = []
     for i, vertex in enumerate(kept):
         kind, name, label, obj = _describe(vertex, backward, tensor_names, show_shapes, show_dtypes, show_grads)
+        if show_saved and vertex[0] == "op":
+            label = (*label, *saved_lines(obj))
         cluster = clusters.of(vertex[1].scope) if clusters is not None and vertex[0] == "op" else None
         nodes.append(GraphNode(f"n{i}", kind, name, label, cluster, obj))
 
     edges: list[GraphEdge] = []
     cut_id = f"n{len(kept)}"
     crossing: list[tuple[str, str]] = []
-    for producer, consumer, shape, dtype in raw_edges:
+    root_norm = 1.0 if show_grad and tensor.requires_grad else None  # backward starts from ones
+    for producer, consumer, shape, dtype, slot in raw_edges:
         src, dst = (consumer, producer) if backward else (producer, consumer)
         text = _edge_label(shape, dtype, show_shapes, show_dtypes)
+        if show_grad:
+            norm = root_norm if slot is None else norms.get((id(kept[consumer][1]) if consumer < len(kept) else 0,
+                                                             slot))
+            text = "\n".join(part for part in (text, _grad_norm_text(norm)) if part)
         if src < max_nodes and dst < max_nodes:
             edges.append(GraphEdge(f"n{src}", f"n{dst}", text))
         elif src < max_nodes or dst < max_nodes:
@@ -369,7 +506,10 @@ def graph_structure(tensor: Tensor, direction: str = "forward", params: Any = No
         edges.extend(GraphEdge(src, dst, "") for src, dst in dict.fromkeys(crossing))
         warnings.warn(f"draw_graph: the {direction} graph has {total} nodes; drew the {len(kept)} nearest the "
                       f"output and cut {omitted} (pass max_nodes={total} to draw them all)", stacklevel=3)
-    return GraphStructure(direction, nodes, edges, clusters.clusters if clusters is not None else [], total, omitted)
+    cluster_list = clusters.clusters if clusters is not None else []
+    if depth is not None:
+        nodes, edges, cluster_list = _collapse(nodes, edges, cluster_list, depth, backward)
+    return GraphStructure(direction, nodes, edges, cluster_list, total, omitted)
 
 
 def _edge_label(shape: tuple, dtype: Any, show_shapes: bool, show_dtypes: bool) -> str:
@@ -386,14 +526,28 @@ _NODE_STYLE = {
     "leaf": 'shape=box style=filled fillcolor="#d7f0d2"',
     "const": 'shape=box style=filled fillcolor="#eeeeee"',
     "output": 'shape=box style=filled fillcolor="#f4d6dc"',
+    "module": 'shape=box3d style=filled fillcolor="#e6ddf3"',
     "cut": 'shape=note style=filled fillcolor="#fff3bf"',
 }
 _CLUSTER_STYLE = 'style="rounded,dashed" color="#8a8a8a" fontsize=9 labeljust=l'
+#: what each kind of node means in the legend, per direction
+_LEGEND = {
+    "output": ("the output", "gradient of the output (ones)"),
+    "op": ("op: a primitive and its arguments", ""),
+    "vjp": ("", "VJP: one backward node per op"),
+    "leaf": ("parameter (a leaf needing .grad)", "AccumulateGrad: into a leaf's .grad"),
+    "const": ("input or constant (no gradient)", ""),
+    "module": ("module call, collapsed (depth=)", "module call, collapsed (depth=)"),
+    "cut": ("nodes cut by max_nodes", "nodes cut by max_nodes"),
+}
+_LEGEND_EDGES = ("edge: the array flowing into an op, labelled with its shape",
+                 "edge: dL/dx flowing to x's node, with x's shape")
 
 
 def draw_graph(tensor: Tensor, direction: str = "forward", params: Any = None, show_shapes: bool = True,
                show_dtypes: bool = False, show_grads: bool = False, cluster_modules: bool = True,
-               max_nodes: int = 500) -> graphviz.Digraph:
+               max_nodes: int = 500, depth: int | None = None, show_saved: bool = False, show_grad: bool = False,
+               legend: bool = False) -> graphviz.Digraph:
     """The forward or backward graph of ``tensor`` as a ``graphviz.Digraph``.
 
     ``params``: an ``nn.Module`` (parameter names from ``named_parameters()``, module names for the clusters),
@@ -401,9 +555,17 @@ def draw_graph(tensor: Tensor, direction: str = "forward", params: Any = None, s
     ``show_grads`` adds each leaf's $\\lVert \\text{grad} \\rVert_2$ (after a backward pass);
     ``cluster_modules`` boxes the ops of each module call; at most ``max_nodes`` nodes are drawn, the ones
     nearest the output, and a note node plus a warning say how many were cut.
+
+    ``depth=d`` draws the boxes of module calls nested less than ``d`` deep (the model's own call is at depth 0)
+    and each call at depth ``d`` as one node (its ops inside it, and deeper calls, merged). ``show_saved`` adds
+    to each op or VJP node what it keeps for the VJP (``saved i: dtype (shape)``, the inputs or the output it
+    reads). ``show_grad`` runs a backward pass from ``tensor`` (one element; ``retain_graph``, no ``.grad``
+    changed, hooks run as in any backward; so before ``backward()`` frees the graph) and labels each edge with
+    $\\lVert \\partial L / \\partial x \\rVert_2$ of the gradient it carries. ``legend`` adds a key to the
+    node colours and shapes used.
     """
     s = graph_structure(tensor, direction, params, show_shapes, show_dtypes, show_grads, cluster_modules,
-                        max_nodes)
+                        max_nodes, depth, show_saved, show_grad)
     g = graphviz.Digraph(
         name=f"{direction}_graph",
         graph_attr={"rankdir": "TB", "fontname": "Helvetica", "fontsize": "10", "nodesep": "0.25",
@@ -412,7 +574,25 @@ def draw_graph(tensor: Tensor, direction: str = "forward", params: Any = None, s
         edge_attr={"fontname": "Helvetica", "fontsize": "8", "arrowsize": "0.6"},
     )
     g.body.extend(_body_lines(s))
+    if legend:
+        g.body.extend(legend_lines(s))
     return g
+
+
+def legend_lines(s: GraphStructure) -> list[str]:
+    """DOT statements of a legend box for ``s``: one sample node per kind of node drawn, then what an edge is."""
+    column = 0 if s.direction == "forward" else 1
+    kinds = [k for k in _LEGEND if _LEGEND[k][column] and any(n.kind == k for n in s.nodes)]
+    lines = ["\tsubgraph cluster_legend {\n",
+             f'\t\tgraph [label="legend" {_CLUSTER_STYLE}]\n']
+    names = [f"legend_{k}" for k in kinds]
+    lines.extend(f'\t\t{name} [label="{_dot_text([_LEGEND[k][column]])}" {_NODE_STYLE[k]} fontsize=9]\n'
+                 for name, k in zip(names, kinds))
+    lines.append(f'\t\tlegend_edge [label="{_dot_text([_LEGEND_EDGES[column]])}" shape=plaintext fontsize=9]\n')
+    names.append("legend_edge")
+    lines.extend(f"\t\t{a} -> {b} [style=invis]\n" for a, b in pairwise(names))
+    lines.append("\t}\n")
+    return lines
 
 
 def _body_lines(s: GraphStructure) -> list[str]:
@@ -449,23 +629,47 @@ def _body_lines(s: GraphStructure) -> list[str]:
         lines.append(f'{indent}graph [label="{_dot_text([cluster.label])}" {_CLUSTER_STYLE}]\n')
         add_nodes(cluster.index, indent)
         stack.append(list(reversed(children.get(cluster.index, []))))
-    lines.extend(f'\t{e.src} -> {e.dst} [label="{_dot_text([e.label])}"]\n' if e.label else f"\t{e.src} -> {e.dst}\n"
-                 for e in s.edges)
+    lines.extend(f'\t{e.src} -> {e.dst} [label="{_dot_text(e.label.split(chr(10)))}"]\n' if e.label
+                 else f"\t{e.src} -> {e.dst}\n" for e in s.edges)
     return lines
 
 
-def render(graph: graphviz.Digraph, path: str | Path, format: str = "svg") -> Path:
-    """Write ``graph`` to ``path`` with Graphviz's ``dot`` in ``format`` ("svg", "png", "pdf", ...).
+class RenderedPath(type(Path())):  # type: ignore[misc]
+    """The path ``render`` wrote, with ``renderer``: ``"dot"`` (Graphviz), ``"wasm"`` (Graphviz as WebAssembly)
+    or ``"builtin"`` (the built-in layout), and ``note``: why the renderers before it were not used."""
 
-    Fails before doing any work when ``dot`` is not installed; ``graph.source`` (the DOT text) needs no Graphviz.
-    """
-    if format not in graphviz.FORMATS:
-        raise ValueError(f"render: unknown format {format!r}; use one of Graphviz's, e.g. 'svg', 'png' or 'pdf'")
-    if shutil.which("dot") is None:
-        raise GraphvizNotFoundError(f"render: Graphviz's `dot` program was not found on PATH; {INSTALL_HINT}. "
-                                    "Without it, graph.source still gives the DOT text.")
+    renderer: str = ""
+    note: str = ""
+
+
+def render(graph: graphviz.Digraph | str, path: str | Path, format: str | None = None, *,
+           fallback: bool = True) -> RenderedPath:
+    """Write ``graph`` (a Digraph or DOT text) to ``path`` in ``format``: by default the one its suffix names
+    (``.svg``, ``.png``, ``.pdf`` or ``.dot``, the DOT text itself; no suffix: SVG).
+
+    SVG is drawn by Graphviz's ``dot`` when it works, else (with ``fallback``) by the WebAssembly Graphviz when
+    installed, else by the built-in layout, so writing SVG always succeeds. PNG and PDF need ``dot``: without
+    it, GraphvizNotFoundError names the install command before anything is written. The result's ``renderer``
+    says which drew it."""
     path = Path(path)
-    data = graph.pipe(format=format)
+    suffix = path.suffix.lower().lstrip(".")
+    if format is None:
+        format = suffix or "svg"
+        if format not in FORMATS:
+            raise ValueError(f"render: cannot tell the format from the suffix of {str(path)!r}; name the file "
+                             f"*.svg, *.png, *.pdf or *.dot, or pass format=")
+    elif format not in FORMATS:
+        raise ValueError(f"render: unknown format {format!r}; use one of {', '.join(map(repr, FORMATS))}")
+    elif suffix in FORMATS and suffix != format:
+        raise ValueError(f"render: format={format!r} but the file {str(path)!r} is named .{suffix}; make them agree")
+    source = graph if isinstance(graph, str) else graph.source
+    try:
+        done = render_source(source, format, fallback=fallback)
+    except GraphvizNotFoundError as err:
+        raise GraphvizNotFoundError(f"render: {err}. Without it, graph.source still gives the DOT text "
+                                    "(and .dot files are written without Graphviz).") from None
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    return path
+    path.write_bytes(done.data)
+    result = RenderedPath(path)
+    result.renderer, result.note = done.renderer, done.note
+    return result
