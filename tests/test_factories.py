@@ -201,3 +201,12 @@ BAD = [
 def test_bad_input(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+@pytest.mark.parametrize("make", [tg.tensor, tg.as_tensor])
+def test_python_floats_with_a_dtype_round_once_as_pytorch(make):
+    """tg.tensor([1.6], dtype=float64) is exactly 1.6 (PyTorch): Python floats are not rounded to float32 first."""
+    assert make([1.6, 0.1], dtype=tg.float64).numpy().tolist() == [1.6, 0.1]
+    assert make(1.6, dtype=tg.float64).item() == 1.6
+    assert make([1.6]).dtype == tg.float32  # without a dtype, Python floats still take the default dtype
+    assert make([1.6], dtype=tg.float16).numpy()[0] == np.float16(1.6)  # one rounding, straight to float16

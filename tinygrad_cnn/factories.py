@@ -67,9 +67,10 @@ def _full(op: str, shape: Any, fill_value: Any, dtype: np.dtype, requires_grad: 
 
 
 # ---- from data (PyTorch's torch.tensor, torch.as_tensor, torch.from_numpy) ------------------------------------
-def _infer(op: str, data: Any) -> np.ndarray:
+def _infer(op: str, data: Any, dtype_given: bool = False) -> np.ndarray:
     """``data`` (not a Tensor) as an array with PyTorch's dtype inference: NumPy arrays and scalars keep their dtype,
-    Python floats take the default dtype, Python ints int64, bools bool. Not copied when already an array."""
+    Python floats take the default dtype, Python ints int64, bools bool. Not copied when already an array. With
+    ``dtype_given`` Python floats stay float64, so that the caller's cast rounds once (1.6 as float64 is 1.6)."""
     if isinstance(data, (np.ndarray, np.generic)):
         array = np.asarray(data)
     else:
@@ -77,7 +78,7 @@ def _infer(op: str, data: Any) -> np.ndarray:
             array = np.asarray(data)
         except (ValueError, TypeError) as err:  # ragged nesting, or items NumPy cannot hold
             raise TypeError(f"{op}: cannot make a tensor from {type(data).__name__}: {err}") from None
-        if array.dtype == np.float64:
+        if array.dtype == np.float64 and not dtype_given:
             array = array.astype(get_default_dtype(), copy=False)
     if array.dtype.kind not in "biuf":
         hint = " (a Python int too large for int64?)" if array.dtype.kind == "O" else ""
@@ -87,7 +88,7 @@ def _infer(op: str, data: Any) -> np.ndarray:
 
 def _from_data(op: str, data: Any, dtype: Any, copy: bool) -> np.ndarray:
     target = None if dtype is None else as_dtype(op, dtype)
-    array = data.data if isinstance(data, Tensor) else _infer(op, data)
+    array = data.data if isinstance(data, Tensor) else _infer(op, data, dtype_given=target is not None)
     if target is not None and array.dtype != target:
         try:
             return array.astype(target)
