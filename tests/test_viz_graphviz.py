@@ -210,6 +210,46 @@ def test_show_grad_on_a_second_order_graph():
     assert all(edge_norm(e) is not None for e in s.edges)
 
 
+# ---- number_steps ------------------------------------------------------------------------------------------
+STEP = re.compile(r"^(\d+): ")
+
+
+def test_number_steps_prefixes_each_backward_edge_with_the_engine_step_that_sends_it():
+    model, loss = cnn_loss(SeedCNN, batch=1)
+    s = viz.graph_structure(loss, "backward", params=model, number_steps=True)
+    assert all(p.grad is None for p in model.parameters()), ".grad is not touched"
+    plain = viz.graph_structure(loss, "backward", params=model)
+    assert s.edges[0].label == plain.edges[0].label == "()", "the output's edge carries the seed, no step"
+    numbered = {(e.src, e.dst): int(STEP.match(e.label)[1]) for e in s.edges[1:]}
+    assert [STEP.sub("", e.label) for e in s.edges] == [e.label for e in plain.edges]
+    # the same numbers as the explorer's steps (1-based there too): step k's node sends along the edges "k: ..."
+    data = viz.explorer_data(loss, model)
+    names = {b["id"]: b["label"] for b in data["backward"]["nodes"]}
+    shapes = [e["shape"] for e in data["backward"]["edges"]]
+    explorer = [(step["index"] + 1, names[step["node"]], sorted(str(tuple(shapes[x["edge"]])) for x in step["sends"]))
+                for step in data["steps"] if step["sends"]]
+    ours = sorted({k for k in numbered.values()})
+    drawn = [(k, next(s.node(src).name for (src, _), j in numbered.items() if j == k),
+              sorted(STEP.sub("", e.label) for e in s.edges[1:] if numbered[(e.src, e.dst)] == k)) for k in ours]
+    assert drawn == explorer and ours == list(range(1, 10))
+    by_src: dict[str, set[int]] = {}
+    for (src, _), k in numbered.items():
+        by_src.setdefault(src, set()).add(k)
+    assert all(len(ks) == 1 for ks in by_src.values()), "one VJP runs once and sends all its gradients then"
+    # an edge of the first VJP run (NLLLoss) carries 1; the conv's two edges carry the last, 9
+    assert s.node(s.edges[1].src).name == "NLLLossBackward" and numbered[(s.edges[1].src, s.edges[1].dst)] == 1
+    conv = [k for (src, _), k in numbered.items() if s.node(src).name == "Conv2dBackward"]
+    assert conv == [9, 9]
+    two_inputs = viz.graph_structure(loss, "backward", params=model, number_steps=True, show_grad=True)
+    assert all(NORM.search(e.label) for e in two_inputs.edges) and STEP.match(two_inputs.edges[1].label)
+    assert "1: (1, 10)" in viz.draw_graph(loss, "backward", params=model, number_steps=True).source
+    with pytest.raises(ValueError, match=r"number_steps=True numbers the edges of the backward pass"):
+        viz.graph_structure(loss, "forward", number_steps=True)
+    loss.backward()
+    with pytest.raises(ValueError, match=r"number_steps=True runs a backward pass, but a backward\(\) already freed"):
+        viz.graph_structure(loss, "backward", number_steps=True)
+
+
 # ---- legend ------------------------------------------------------------------------------------------------
 def test_legend_shows_the_kinds_drawn():
     model, loss = cnn_loss(SeedCNN)
@@ -367,5 +407,8 @@ def test_docs_pictures_match_their_generator():
     generator = _docs_generator()
     assert generator.stale(ROOT / "docs" / "images") == []
     names = [name for name, _, _ in generator.graphs()]
-    page = (ROOT / "docs" / "graphs.md").read_text()
-    assert all(f"images/{name}.svg" in page for name in names), "every picture is shown on the page"
+    pages = {page.name: page.read_text(encoding="utf-8") for page in (ROOT / "docs").rglob("*.md")}
+    shown = {name: [p for p, text in pages.items() if f"images/{name}.svg" in text] for name in names}
+    assert all(shown.values()), f"every picture is shown on a docs page: {shown}"
+    assert all("graphs.md" in where for name, where in shown.items() if name.startswith(("seed_", "lenet", "second")))
+    assert shown["tutorial_backward"] == ["tutorial.md"] and "backward_pass.md" in shown["seed_backward_steps"]

@@ -355,12 +355,15 @@ def saved_lines(node: Function) -> tuple[str, ...]:
 
 
 class _EdgeGrads:
-    """An observer of one backward pass: the norm of each gradient a node sends, by ``(id(node), input slot)``."""
+    """An observer of one backward pass: the norm of each gradient a node sends, by ``(id(node), input slot)``,
+    and the engine's step number of each node it runs (1, 2, ... in the order it runs them), by ``id(node)``."""
 
     def __init__(self) -> None:
         self.norms: dict[tuple[int, int], float] = {}
+        self.steps: dict[int, int] = {}
 
     def visit(self, node: Function, grad_in: Tensor, grads: tuple) -> None:
+        self.steps.setdefault(id(node), len(self.steps) + 1)
         for slot, g in enumerate(grads):
             if g is not None:
                 self.norms[(id(node), slot)] = float(np.linalg.norm(g.data.astype(np.float64, copy=False)))
@@ -369,15 +372,15 @@ class _EdgeGrads:
         pass
 
 
-def _edge_grad_norms(tensor: Tensor, vertices: list[tuple]) -> dict[tuple[int, int], float]:
-    """Run a backward pass from ``tensor`` (``retain_graph``, no ``.grad`` touched) and return the norm of the
-    gradient that flows along every edge."""
+def _edge_grad_norms(tensor: Tensor, vertices: list[tuple], option: str = "show_grad") -> _EdgeGrads:
+    """Run a backward pass from ``tensor`` (``retain_graph``, no ``.grad`` touched) and return its observer: the
+    norm of the gradient that flows along every edge and the step at which the engine ran each node."""
     if tensor.size != 1:
-        raise ValueError(f"draw_graph: show_grad=True runs backward from the tensor drawn, which must have one "
+        raise ValueError(f"draw_graph: {option}=True runs backward from the tensor drawn, which must have one "
                          f"element (a loss), got shape {tensor.shape}; draw a scalar such as its .sum()")
     if any(v[0] == "op" and v[1].freed for v in vertices):
-        raise ValueError("draw_graph: show_grad=True runs a backward pass, but a backward() already freed this graph; "
-                         "draw it before loss.backward(), or call loss.backward(retain_graph=True)")
+        raise ValueError(f"draw_graph: {option}=True runs a backward pass, but a backward() already freed this "
+                         "graph; draw it before loss.backward(), or call loss.backward(retain_graph=True)")
     leaves = [v[1] for v in vertices if v[0] in ("leaf", "root") and v[1].requires_grad]
     # tensors that asked for retain_grad() get .grad from any backward pass: put theirs back afterwards
     retained = [t for v in vertices if v[0] == "op" and v[1].retained for ref in v[1].retained
@@ -391,7 +394,7 @@ def _edge_grad_norms(tensor: Tensor, vertices: list[tuple]) -> dict[tuple[int, i
     finally:
         for t, g in zip(retained, before):
             t.grad = g
-    return observer.norms
+    return observer
 
 
 def _grad_norm_text(norm: float | None) -> str:
@@ -457,7 +460,7 @@ def _collapse(nodes: list[GraphNode], edges: list[GraphEdge], clusters: list[Gra
 def graph_structure(tensor: Tensor, direction: str = "forward", params: Any = None, show_shapes: bool = True,
                     show_dtypes: bool = False, show_grads: bool = False, cluster_modules: bool = True,
                     max_nodes: int = 500, depth: int | None = None, show_saved: bool = False,
-                    show_grad: bool = False) -> GraphStructure:
+                    show_grad: bool = False, number_steps: bool = False) -> GraphStructure:
     """The nodes, edges and module clusters that ``draw_graph`` draws (same arguments), as plain data."""
     if not isinstance(tensor, Tensor):
         raise TypeError(f"draw_graph: expected a Tensor, got {type(tensor).__name__}")
@@ -470,7 +473,13 @@ def graph_structure(tensor: Tensor, direction: str = "forward", params: Any = No
     backward = direction == "backward"
     tensor_names, module_names, _named = _names(params)
     vertices, raw_edges = _walk(tensor, with_constants=not backward)
-    norms = _edge_grad_norms(tensor, vertices) if show_grad else {}
+    if number_steps and not backward:
+        raise ValueError("draw_graph: number_steps=True numbers the edges of the backward pass; pass "
+                         "direction='backward'")
+    observed = (_edge_grad_norms(tensor, vertices, "show_grad" if show_grad else "number_steps")
+                if show_grad or number_steps else None)
+    norms = observed.norms if observed is not None and show_grad else {}
+    steps = observed.steps if observed is not None and number_steps else {}
     total = len(vertices)
     kept = vertices[:max_nodes]
     clusters = _Clusters([v[1].scope for v in kept if v[0] == "op"], module_names) if cluster_modules else None
@@ -494,6 +503,8 @@ def graph_structure(tensor: Tensor, direction: str = "forward", params: Any = No
             norm = root_norm if slot is None else norms.get((id(kept[consumer][1]) if consumer < len(kept) else 0,
                                                              slot))
             text = "\n".join(part for part in (text, _grad_norm_text(norm)) if part)
+        if number_steps and slot is not None and consumer < len(kept) and id(kept[consumer][1]) in steps:
+            text = f"{steps[id(kept[consumer][1])]}: {text}" if text else str(steps[id(kept[consumer][1])])
         if src < max_nodes and dst < max_nodes:
             edges.append(GraphEdge(f"n{src}", f"n{dst}", text))
         elif src < max_nodes or dst < max_nodes:
@@ -547,7 +558,7 @@ _LEGEND_EDGES = ("edge: the array flowing into an op, labelled with its shape",
 def draw_graph(tensor: Tensor, direction: str = "forward", params: Any = None, show_shapes: bool = True,
                show_dtypes: bool = False, show_grads: bool = False, cluster_modules: bool = True,
                max_nodes: int = 500, depth: int | None = None, show_saved: bool = False, show_grad: bool = False,
-               legend: bool = False) -> graphviz.Digraph:
+               legend: bool = False, number_steps: bool = False) -> graphviz.Digraph:
     """The forward or backward graph of ``tensor`` as a ``graphviz.Digraph``.
 
     ``params``: an ``nn.Module`` (parameter names from ``named_parameters()``, module names for the clusters),
@@ -562,10 +573,12 @@ def draw_graph(tensor: Tensor, direction: str = "forward", params: Any = None, s
     reads). ``show_grad`` runs a backward pass from ``tensor`` (one element; ``retain_graph``, no ``.grad``
     changed, hooks run as in any backward; so before ``backward()`` frees the graph) and labels each edge with
     $\\lVert \\partial L / \\partial x \\rVert_2$ of the gradient it carries. ``legend`` adds a key to the
-    node colours and shapes used.
+    node colours and shapes used. ``number_steps`` (backward only) also runs that backward pass and prefixes
+    each edge's label with ``k:``, the step at which the engine ran the VJP that sends that gradient (1 for the
+    first VJP run, as the explorer numbers its steps); the edge from the output carries the seed and no number.
     """
     s = graph_structure(tensor, direction, params, show_shapes, show_dtypes, show_grads, cluster_modules,
-                        max_nodes, depth, show_saved, show_grad)
+                        max_nodes, depth, show_saved, show_grad, number_steps)
     g = graphviz.Digraph(
         name=f"{direction}_graph",
         graph_attr={"rankdir": "TB", "fontname": "Helvetica", "fontsize": "10", "nodesep": "0.25",
