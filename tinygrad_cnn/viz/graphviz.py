@@ -265,19 +265,25 @@ class _Clusters:
     def __init__(self, scopes: list[tuple], module_names: dict[int, str]) -> None:
         self.module_names = module_names
         self.parents = {id(m) for scope in scopes for m in scope[:-1]}
-        self.index: dict[tuple, int] = {}
+        self.index: dict[tuple, Any] = {}
         self.clusters: list[GraphCluster] = []
 
-    def of(self, scope: tuple) -> int | None:
-        parent: int | None = None
+    def new_box(self, module: Any, depth: int, parent: Any) -> Any:
+        """Make the box of a call of ``module`` (nested in ``parent``, at ``depth``) and return its id."""
+        found = len(self.clusters)
+        self.clusters.append(GraphCluster(found, _module_label(module, self.module_names), parent))
+        return found
+
+    def of(self, scope: tuple) -> Any:
+        """The id of the innermost box of ``scope`` (None outside every module), making the boxes on the way."""
+        parent = None
         key: tuple = ()
         for depth, module in enumerate(scope):
             innermost = depth == len(scope) - 1 and id(module) not in self.parents
             key = (key, id(module), id(scope) if innermost else None)
             found = self.index.get(key)
             if found is None:
-                found = self.index[key] = len(self.clusters)
-                self.clusters.append(GraphCluster(found, _module_label(module, self.module_names), parent))
+                found = self.index[key] = self.new_box(module, depth, parent)
             parent = found
         return parent
 

@@ -37,7 +37,7 @@ from .. import autograd
 from ..autograd import Function
 from ..nn import Module
 from ..tensor_class import Tensor
-from .graphviz import op_name
+from .graphviz import _Clusters, op_name
 
 __all__ = ["SCHEMA_VERSION", "derivation_page", "explorer_data", "op_docs"]
 
@@ -213,32 +213,22 @@ def _names(params: Any) -> tuple[dict[int, str], dict[int, str]]:
                     f"{type(params).__name__}")
 
 
-class _Modules:
-    """One box per module call, as the graphviz drawing: a node's ``scope`` tuple is made anew per call, so it
-    tells two calls of one innermost module apart; a module that calls sub-modules gets one box."""
+class _Modules(_Clusters):
+    """One box per module call, as the graphviz drawing (its ``of`` keys the calls), as explorer data."""
 
     def __init__(self, scopes: list[tuple], paths: dict[int, str]) -> None:
+        super().__init__(scopes, paths)
         self.paths = paths
-        self.parents = {id(m) for scope in scopes for m in scope[:-1]}
-        self.index: dict[tuple, str] = {}
         self.calls: dict[int, int] = {}
         self.boxes: list[dict[str, Any]] = []
 
-    def of(self, scope: tuple) -> str | None:
-        parent: str | None = None
-        key: tuple = ()
-        for depth, module in enumerate(scope):
-            innermost = depth == len(scope) - 1 and id(module) not in self.parents
-            key = (key, id(module), id(scope) if innermost else None)
-            found = self.index.get(key)
-            if found is None:
-                found = self.index[key] = f"m{len(self.boxes)}"
-                call = self.calls[id(module)] = self.calls.get(id(module), -1) + 1
-                path = self.paths.get(id(module))
-                self.boxes.append({"id": found, "path": type(module).__name__ if path is None else path,
-                                   "type": type(module).__name__, "parent": parent, "depth": depth, "call": call})
-            parent = found
-        return parent
+    def new_box(self, module: Any, depth: int, parent: Any) -> str:
+        found = f"m{len(self.boxes)}"
+        call = self.calls[id(module)] = self.calls.get(id(module), -1) + 1
+        path = self.paths.get(id(module))
+        self.boxes.append({"id": found, "path": type(module).__name__ if path is None else path,
+                           "type": type(module).__name__, "parent": parent, "depth": depth, "call": call})
+        return found
 
 
 # ---- the recording ---------------------------------------------------------------------------------------------
