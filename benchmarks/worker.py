@@ -11,8 +11,9 @@ import sys
 import time
 
 
-def _time(fn, min_seconds: float, samples: int) -> list[float]:
-    """``samples`` timings in ms, each the mean of enough calls to last ``min_seconds``."""
+def _time(fn, min_seconds: float, samples: int) -> tuple[list[float], list[float]]:
+    """(``samples`` timings in ms, each the mean of enough calls to last ``min_seconds``; single calls timed one by
+    one for about as long, at least 10: their spread shows steps stalled by waiting threads)."""
     fn()
     fn()
     start = time.perf_counter()
@@ -25,7 +26,28 @@ def _time(fn, min_seconds: float, samples: int) -> list[float]:
         for _ in range(inner):
             fn()
         out.append((time.perf_counter() - start) / inner * 1e3)
-    return out
+    singles = []
+    for _ in range(max(10, min(samples * inner, 2000))):
+        start = time.perf_counter()
+        fn()
+        singles.append((time.perf_counter() - start) * 1e3)
+    return out, singles
+
+
+def thread_policy(framework: str, threads: int) -> str:
+    """What runs on how many threads, as this process has it set."""
+    if framework == "torch":
+        import torch
+
+        return f"torch intra-op {torch.get_num_threads()}, inter-op {torch.get_num_interop_threads()}"
+    from threadpoolctl import threadpool_info
+
+    import tinygrad_cnn as tg
+    from tinygrad_cnn.ops.kernels import threads as pool
+
+    pool.limit_blas()
+    blas = ", ".join(f"{i['internal_api']} {i['num_threads']}" for i in threadpool_info() if i["user_api"] == "blas")
+    return f"tinygrad_cnn kernels {tg.get_num_threads()} (chunks over the batch), BLAS {blas or 'not found'}"
 
 
 def main() -> None:
@@ -36,10 +58,13 @@ def main() -> None:
         torch.set_num_threads(threads)
         from .cases import theirs as build
     else:
+        import tinygrad_cnn as tg
+
+        tg.set_num_threads(threads)
         from .cases import ours as build
         from .extra import extra_case
     built = {}
-    print(json.dumps({"ready": framework}), flush=True)
+    print(json.dumps({"ready": framework, "policy": thread_policy(framework, threads)}), flush=True)
     for line in sys.stdin:
         request = json.loads(line)
         name = request["case"]
@@ -49,8 +74,8 @@ def main() -> None:
             else:
                 if name not in built:
                     built[name] = build(name)
-                times = _time(built[name], request.get("min_seconds", 0.05), request.get("samples", 5))
-                result = {"times_ms": times}
+                times, singles = _time(built[name], request.get("min_seconds", 0.05), request.get("samples", 5))
+                result = {"times_ms": times, "singles_ms": singles}
         except Exception as err:  # report and go on: one broken case must not hide the others
             result = {"error": f"{type(err).__name__}: {err}"}
         print(json.dumps({"case": name, **result}), flush=True)

@@ -435,3 +435,14 @@ def test_matches_torch_batchnorm1d_and_the_function(shape):
         np.testing.assert_allclose(yo.data, yt.numpy(), rtol=1e-12, atol=1e-12)
         for o, th in zip(ours_stats, their_stats):
             np.testing.assert_allclose(o.data, th.numpy(), rtol=1e-12)
+
+
+def test_training_batch_norm_with_eps_zero_on_a_constant_channel_is_nan_without_a_warning():
+    """PyTorch returns NaN silently: 0 * (1 / 0) inside the normalisation must not warn."""
+    import warnings
+
+    x = tg.Tensor(np.ones((4, 2, 3, 3), np.float32))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = F.batch_norm(x, None, None, training=True, eps=0.0)
+    assert np.isnan(y.numpy()).all()

@@ -235,6 +235,7 @@ from .methods.toplevel import (
                         unflatten,
                         var_mean,
 )
+from .ops.kernels.threads import get_num_threads, set_num_threads
 from .random import manual_seed
 from .serialization import CheckpointError, load, save
 from .tensor_class import Size, Tensor, cat, concat, concatenate, stack, where
@@ -279,6 +280,7 @@ __all__ += [  # PyTorch's spellings: factories from data, dtypes, devices, grad 
     "unflatten", "var_mean",
 ]
 __all__ += ["from_dlpack", "is_anomaly_enabled"]  # DLPack exchange (Tensor.__dlpack__ the other way); anomaly mode
+__all__ += ["get_num_threads", "set_num_threads"]  # the size of the kernels' thread pool
 # PyTorch's names that shadow Python's builtins: tg.sum(x), tg.bool... (left out of __all__, so `import *` keeps them)
 bool, float, int = dtypes.bool, dtypes.float, dtypes.int
 sum, max, min, all, any, pow = _top.sum, _top.max, _top.min, _top.all, _top.any, _top.pow

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..errors import ShapeError
-from .kernels import columns, gemm
+from .kernels import columns, convolve
 from .movement import GetItem
 
 CONV_PARAMS = ("stride", "padding", "dilation", "groups")
@@ -88,10 +88,10 @@ class Conv2d(Function):
         if bias:
             _check_bias(x, bias[0], w.shape[0])
         out_hw = conv_output_hw("conv2d", x.shape, w.shape[2:], stride, padding, dilation)
-        cols = columns.im2col(x, w.shape[2:], stride, padding, dilation, groups, out_hw)
-        if ctx.needs_input_grad[1]:
-            ctx.save_for_backward(cols)
-        return gemm.conv_gemm(w, cols, bias[0] if bias else None, x.shape[0], out_hw)  # w cols + b, NCHW
+        y, cols = convolve.conv2d(x, w, bias[0] if bias else None, stride, padding, dilation, groups, out_hw,
+                                  keep=ctx.needs_input_grad[1])
+        ctx.save_for_backward(cols)  # im2col(x) for the weight gradient when kept (small layers), else None
+        return y
 
     def vjp(ctx, g):
         x, w = ctx.inputs[:2]
@@ -112,14 +112,13 @@ class Conv2dInputGrad(Function):
     """
 
     def forward(ctx, g, w, input_shape, stride, padding, dilation, groups):
-        dcols = gemm.input_grad_gemm(w, g, groups)  # w^T g: (C, kh, kw, Ho, Wo, N)
-        return columns.col2im(dcols, input_shape, w.shape[2:], stride, padding, dilation, g.shape[2:])
+        return convolve.conv2d_input_grad(g, w, input_shape, stride, padding, dilation, groups)  # col2im(w^T g)
 
     def vjp(ctx, u):
         g, w = ctx.inputs
         p = {k: ctx.params[k] for k in CONV_PARAMS}
         gg = _conv_to(u, w, g.shape, p) if ctx.needs_input_grad[0] else None
-        gw = Conv2dWeightGrad.apply(u, g, weight_shape=w.shape, cols=None, **p) if ctx.needs_input_grad[1] else None
+        gw = Conv2dWeightGrad.apply(u, g, weight_shape=w.shape, **p) if ctx.needs_input_grad[1] else None
         return gg, gw
 
 
@@ -134,9 +133,7 @@ class Conv2dWeightGrad(Function):
 
     def forward(ctx, x, g, weight_shape, stride, padding, dilation, groups, cols=None):
         """``cols``: the forward pass's im2col buffer of x, reused when given; not kept on the node."""
-        if cols is None:
-            cols = columns.im2col(x, weight_shape[2:], stride, padding, dilation, groups, g.shape[2:])
-        return gemm.weight_grad_gemm(g, cols, groups).reshape(weight_shape)  # g cols^T
+        return convolve.conv2d_weight_grad(x, g, weight_shape, stride, padding, dilation, groups, kept=cols)
 
     def vjp(ctx, v):
         x, g = ctx.inputs
@@ -162,8 +159,7 @@ class ConvTranspose2d(Function):
                                        dilation))
         if bias:
             _check_bias(x, bias[0], shape[1], "conv_transpose2d")
-        out = columns.col2im(gemm.input_grad_gemm(w, x, groups), shape, w.shape[2:], stride, padding, dilation,
-                             x.shape[2:])
+        out = convolve.conv2d_input_grad(x, w, shape, stride, padding, dilation, groups)  # col2im(w^T x)
         if bias:
             out += bias[0].reshape(1, -1, 1, 1)
         return out
@@ -173,7 +169,7 @@ class ConvTranspose2d(Function):
         p = {k: ctx.params[k] for k in CONV_PARAMS}
         need = ctx.needs_input_grad
         gx = _conv_to(u, w, x.shape, p) if need[0] else None
-        gw = Conv2dWeightGrad.apply(u, x, weight_shape=w.shape, cols=None, **p) if need[1] else None
+        gw = Conv2dWeightGrad.apply(u, x, weight_shape=w.shape, **p) if need[1] else None
         if len(need) == 2:
             return gx, gw
         return gx, gw, (u.sum(axis=(0, 2, 3)) if need[2] else None)

@@ -9,12 +9,17 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from .threads import copy_of
+
 
 def pad(x: np.ndarray, padding, value=0.0) -> np.ndarray:
     """(N, C, H, W) -> (N, C, H + 2 ph, W + 2 pw), padded with ``value``; ``x`` itself when there is no padding."""
     if padding == (0, 0):
         return x
-    return np.pad(x, ((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2), constant_values=value)
+    (ph, pw), (n, c, h, w) = padding, x.shape
+    out = np.full((n, c, h + 2 * ph, w + 2 * pw), value, dtype=x.dtype)
+    out[:, :, ph:ph + h, pw:pw + w] = x
+    return out
 
 
 def batch_last(a: np.ndarray, padding=(0, 0)) -> np.ndarray:
@@ -23,7 +28,8 @@ def batch_last(a: np.ndarray, padding=(0, 0)) -> np.ndarray:
     No copy when ``a`` is already a transposed view of a contiguous (C, H, W, N) array and needs no padding.
     """
     if padding == (0, 0):
-        return np.ascontiguousarray(a.transpose(1, 2, 3, 0))
+        view = a.transpose(1, 2, 3, 0)
+        return view if view.flags.c_contiguous else copy_of(view)
     (ph, pw), (n, c, h, w) = padding, a.shape
     out = np.zeros((c, h + 2 * ph, w + 2 * pw, n), dtype=a.dtype)
     out[:, ph:ph + h, pw:pw + w] = a.transpose(1, 2, 3, 0)
@@ -41,10 +47,13 @@ def batch_innermost(out_hw) -> bool:
     return out_hw[0] * out_hw[1] < 256
 
 
-def im2col(x: np.ndarray, kernel, stride, padding, dilation, groups, out_hw) -> np.ndarray:
+def im2col(x: np.ndarray, kernel, stride, padding, dilation, groups, out_hw,
+           out: np.ndarray | None = None) -> np.ndarray:
     """The columns cols[(c, i, j), (p, q)] = x_pad[n, c, p s + i d, q s + j d] of every image n, copied out of one
     strided view, in the layout ``batch_innermost(out_hw)`` picks: (groups, C/g kh kw, Ho Wo N) (3-D) or
     (N, groups, C/g kh kw, Ho Wo) (4-D). The GEMMs in ``gemm`` read the layout off the number of axes.
+    ``out``: a C-contiguous (N, groups, C/g kh kw, Ho Wo) array (or a slice of one along N) to write the
+    per-image layout into.
     """
     n, c = x.shape[:2]
     k = (c // groups) * kernel[0] * kernel[1]
@@ -53,8 +62,12 @@ def im2col(x: np.ndarray, kernel, stride, padding, dilation, groups, out_hw) -> 
         sc, sh, sw, sn = xp.strides
         view = as_strided(xp, (c, kernel[0], kernel[1], out_hw[0], out_hw[1], n),
                           (sc, sh * dilation[0], sw * dilation[1], sh * stride[0], sw * stride[1], sn), writeable=False)
-        return view.reshape(groups, k, out_hw[0] * out_hw[1] * n)
-    return _image_view(x, kernel, stride, padding, dilation, out_hw).reshape(n, groups, k, out_hw[0] * out_hw[1])
+        return copy_of(view).reshape(groups, k, out_hw[0] * out_hw[1] * n)
+    view = _image_view(x, kernel, stride, padding, dilation, out_hw)
+    if out is not None:
+        out.reshape(view.shape)[...] = view  # a view of ``out``: it is contiguous
+        return out
+    return copy_of(view).reshape(n, groups, k, out_hw[0] * out_hw[1])
 
 
 def _image_view(x: np.ndarray, kernel, stride, padding, dilation, out_hw) -> np.ndarray:
@@ -66,20 +79,26 @@ def _image_view(x: np.ndarray, kernel, stride, padding, dilation, out_hw) -> np.
                       (sn, sc, sh * dilation[0], sw * dilation[1], sh * stride[0], sw * stride[1]), writeable=False)
 
 
-def col2im(cols: np.ndarray, input_shape, kernel, stride, padding, dilation, out_hw) -> np.ndarray:
-    """Adjoint of im2col: cols (C, kh, kw, Ho, Wo, N) summed into (N, C, H, W) by k*k strided slice additions.
+def col2im(cols: np.ndarray, input_shape, kernel, stride, padding, dilation, out_hw,
+           out: np.ndarray | None = None) -> np.ndarray:
+    """Adjoint of im2col: cols (C, kh, kw, Ho, Wo, N) summed into (N, C, H, W) by k*k strided slice additions,
+    written into ``out`` when given.
 
     The batch axis is innermost, so every addition runs over contiguous blocks of Wo * N elements.
     """
     n, c, h, w = input_shape
     (ph, pw), (ho, wo), (sh, sw) = padding, out_hw, stride
-    out = np.zeros((c, h + 2 * ph, w + 2 * pw, n), dtype=cols.dtype)
+    acc = np.zeros((c, h + 2 * ph, w + 2 * pw, n), dtype=cols.dtype)
     for i in range(kernel[0]):
         r = i * dilation[0]
         for j in range(kernel[1]):
             q = j * dilation[1]
-            out[:, r:r + sh * (ho - 1) + 1:sh, q:q + sw * (wo - 1) + 1:sw] += cols[:, i, j]
-    return out[:, ph:ph + h, pw:pw + w].transpose(3, 0, 1, 2).copy()
+            acc[:, r:r + sh * (ho - 1) + 1:sh, q:q + sw * (wo - 1) + 1:sw] += cols[:, i, j]
+    nchw = acc[:, ph:ph + h, pw:pw + w].transpose(3, 0, 1, 2)
+    if out is None:
+        return copy_of(nchw)
+    out[...] = nchw
+    return out
 
 
 def unfold(x: np.ndarray, kernel, stride, padding, dilation, out_hw) -> np.ndarray:
@@ -89,7 +108,7 @@ def unfold(x: np.ndarray, kernel, stride, padding, dilation, out_hw) -> np.ndarr
     n, c = x.shape[:2]
     cols = _image_view(x, kernel, stride, padding, dilation, out_hw).reshape(
         n, c * kernel[0] * kernel[1], out_hw[0] * out_hw[1])
-    return cols.copy() if np.may_share_memory(cols, x) else cols
+    return copy_of(cols) if np.may_share_memory(cols, x) else cols
 
 
 def fold(cols: np.ndarray, output_hw, kernel, stride, padding, dilation, out_hw) -> np.ndarray:
@@ -106,4 +125,4 @@ def fold(cols: np.ndarray, output_hw, kernel, stride, padding, dilation, out_hw)
         for j in range(kw):
             q = j * dilation[1]
             out[:, :, r:r + sh * (ho - 1) + 1:sh, q:q + sw * (wo - 1) + 1:sw] += blocks[:, :, i, j]
-    return np.ascontiguousarray(out[:, :, ph:ph + h, pw:pw + w]) if padding != (0, 0) else out
+    return copy_of(out[:, :, ph:ph + h, pw:pw + w]) if padding != (0, 0) else out

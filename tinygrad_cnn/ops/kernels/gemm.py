@@ -8,8 +8,36 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import threads
 from .columns import batch_last
 from .sums import accurate_sum
+from .threads import copy_of
+
+#: from this many multiply-adds on, ``matmul`` splits its rows over the thread pool (measured: 6M MACs split
+#: take 1.7 times as long as one call, waking a worker costs tens of microseconds; 67M take 0.74 times as long)
+PARALLEL_MACS = 1 << 25
+
+
+def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``np.matmul(a, b)`` (NumPy's rules: batch axes broadcast; a 1-D operand is a row or a column), with the rows
+    of a large product split into one block per thread of the pool: BLAS runs single-threaded under the
+    kernels' thread policy (``threads``), so a big GEMM gets its cores this way."""
+    threads.limit_blas()
+    if a.ndim < 2 or b.ndim < 2 or a.dtype.kind not in "fc" or b.dtype.kind not in "fc":
+        return np.matmul(a, b)
+    m, k, n = a.shape[-2], a.shape[-1], b.shape[-1]
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    count = min(threads.get_num_threads(), m)
+    if count < 2 or int(np.prod(batch)) * m * k * n < PARALLEL_MACS:
+        return np.matmul(a, b)
+    out = np.empty((*batch, m, n), dtype=np.result_type(a, b))
+    bounds = [(i * m // count, (i + 1) * m // count) for i in range(count)]
+
+    def rows(start: int, stop: int) -> None:
+        np.matmul(a[..., start:stop, :], b, out=out[..., start:stop, :])
+
+    threads.run_chunks(rows, bounds)
+    return out
 
 
 def _blocks(total: int, target: int = 4096) -> int:
@@ -49,23 +77,31 @@ def _gemm_reduce(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return accurate_sum(blocks, axis=1)
 
 
-def conv_gemm(w: np.ndarray, cols: np.ndarray, bias: np.ndarray | None, n: int, out_hw) -> np.ndarray:
+def conv_gemm(w: np.ndarray, cols: np.ndarray, bias: np.ndarray | None, n: int, out_hw,
+              out: np.ndarray | None = None) -> np.ndarray:
     """y = w cols (+ b) as an (N, O, Ho, Wo) array: w (O, C/g, kh, kw), the columns of N images in either layout.
 
-    The bias is added into the GEMM's output in place. The groups are the columns' group axis.
+    Written into ``out`` (a C-contiguous (N, O, Ho, Wo) array, or a slice of one along N) when given. The bias is
+    added into the GEMM's output in place. The groups are the columns' group axis.
     """
     groups, o = cols.shape[-3], w.shape[0]
     wg = w.reshape(groups, o // groups, cols.shape[-2])  # (g, O/g, K); K is second to last in both layouts
     if cols.ndim == 4:  # per image: (g, O/g, K) @ (N, g, K, Ho Wo) is NCHW already
-        out = np.matmul(wg, cols).reshape(n, o, *out_hw)
+        if out is None:
+            out = np.empty((n, o, *out_hw), dtype=np.result_type(w, cols))
+        np.matmul(wg, cols, out=out.reshape(n, groups, o // groups, out_hw[0] * out_hw[1]))
         if bias is not None:
             out += bias.reshape(1, -1, 1, 1)
         return out
-    out = _gemm_wide(wg, cols)  # batch innermost: @ (g, K, Ho Wo N) -> (g, O/g, Ho Wo N)
+    rows = _gemm_wide(wg, cols)  # batch innermost: @ (g, K, Ho Wo N) -> (g, O/g, Ho Wo N)
     if bias is not None:
-        rows = out.reshape(o, -1)  # a view: the GEMM's output is contiguous
-        rows += bias[:, None]
-    return np.ascontiguousarray(out.reshape(o, *out_hw, n).transpose(3, 0, 1, 2))
+        flat = rows.reshape(o, -1)  # a view: the GEMM's output is contiguous
+        flat += bias[:, None]
+    nchw = rows.reshape(o, *out_hw, n).transpose(3, 0, 1, 2)
+    if out is None:
+        return copy_of(nchw)
+    out[...] = nchw
+    return out
 
 
 def input_grad_gemm(w: np.ndarray, g: np.ndarray, groups: int) -> np.ndarray:

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import threads
+from .threads import copy_of
+
 
 def pad2d(x: np.ndarray, pads, value=0.0) -> np.ndarray:
     """(N, C, H, W) -> (N, C, H + top + bottom, W + left + right), padded with ``value``; ``x`` when no padding."""
@@ -52,26 +55,46 @@ def _index_dtype(kernel) -> np.dtype:
     return np.dtype(np.int8 if kernel[0] * kernel[1] <= 127 else np.int32)
 
 
+def _by_chunks(n: int, item_bytes: int, work) -> None:
+    """``work(start, stop)`` over chunks of the batch axis on the thread pool (every sample is independent)."""
+    threads.run_chunks(work, threads.chunk_bounds(n, item_bytes))
+
+
 def window_max(xp: np.ndarray, kernel, stride, dilation, out_hw) -> np.ndarray:
-    """The maximum of each window of the padded ``xp``, a running maximum over the kernel offsets."""
-    views = offset_views(xp, kernel, stride, dilation, out_hw)
-    best = next(views).copy()
-    for view in views:
-        np.maximum(best, view, out=best)
+    """The maximum of each window of the padded ``xp``, a running maximum over the kernel offsets, chunk by chunk
+    over the batch."""
+    best = np.empty((*xp.shape[:2], *out_hw), dtype=xp.dtype)
+
+    def chunk(start: int, stop: int) -> None:
+        views = offset_views(xp[start:stop], kernel, stride, dilation, out_hw)
+        part = best[start:stop]
+        part[...] = next(views)
+        for view in views:
+            np.maximum(part, view, out=part)
+
+    _by_chunks(xp.shape[0], xp[:1].nbytes, chunk)
     return best
 
 
 def window_argmax(xp: np.ndarray, kernel, stride, dilation, out_hw) -> tuple[np.ndarray, np.ndarray]:
-    """The maximum of each window and the row-major offset k = i kw + j of its first maximum (int8 when k fits)."""
-    views = offset_views(xp, kernel, stride, dilation, out_hw)
-    best = next(views).copy()
-    index = np.zeros(best.shape, _index_dtype(kernel))
-    for k, view in enumerate(views, 1):
-        better = view > best  # strict: ties keep the earlier (row-major first) element
-        np.maximum(best, view, out=best)  # NaN propagates to the output, as in np.max
-        step = k - index
-        step *= better
-        index += step
+    """The maximum of each window and the row-major offset k = i kw + j of its first maximum (int8 when k fits),
+    chunk by chunk over the batch."""
+    best = np.empty((*xp.shape[:2], *out_hw), dtype=xp.dtype)
+    index = np.empty(best.shape, _index_dtype(kernel))
+
+    def chunk(start: int, stop: int) -> None:
+        views = offset_views(xp[start:stop], kernel, stride, dilation, out_hw)
+        top, at = best[start:stop], index[start:stop]
+        top[...] = next(views)
+        at[...] = 0
+        for k, view in enumerate(views, 1):
+            better = view > top  # strict: ties keep the earlier (row-major first) element
+            np.maximum(top, view, out=top)  # NaN propagates to the output, as in np.max
+            step = k - at
+            step *= better
+            at += step
+
+    _by_chunks(xp.shape[0], xp[:1].nbytes, chunk)
     return best, index
 
 
@@ -87,16 +110,22 @@ def flat_argmax(index: np.ndarray, input_hw, kernel, stride, pads, dilation) -> 
 
 
 def scatter_to_argmax(g: np.ndarray, index: np.ndarray, input_shape, kernel, stride, pads, dilation):
-    """(N, C, H, W) zeros with g added at each window's offset ``index``; written, not added, when windows tile."""
+    """(N, C, H, W) zeros with g added at each window's offset ``index``; written, not added, when windows tile;
+    chunk by chunk over the batch."""
     n, c, h, w = input_shape
     (t, b), (left, r) = pads
     exact = _tiles(input_shape, kernel, stride, pads, dilation)  # every element in exactly one window
     out = (np.empty if exact else np.zeros)((n, c, h + t + b, w + left + r), dtype=g.dtype)
-    for k, view in enumerate(offset_views(out, kernel, stride, dilation, g.shape[2:])):
-        if exact:
-            np.multiply(g, index == k, out=view)
-        else:
-            view += g * (index == k)
+
+    def chunk(start: int, stop: int) -> None:
+        g_c, index_c = g[start:stop], index[start:stop]
+        for k, view in enumerate(offset_views(out[start:stop], kernel, stride, dilation, g.shape[2:])):
+            if exact:
+                np.multiply(g_c, index_c == k, out=view)
+            else:
+                view += g_c * (index_c == k)
+
+    _by_chunks(n, out[:1].nbytes, chunk)
     return out[:, :, t:t + h, left:left + w] if (t or b or left or r) else out
 
 
@@ -111,7 +140,7 @@ def gather_at_argmax(up: np.ndarray, index: np.ndarray, kernel, stride, dilation
 def window_sum(xp: np.ndarray, kernel, stride, out_hw) -> np.ndarray:
     """The sum of each (undilated) window of the padded ``xp``, offset by offset."""
     views = offset_views(xp, kernel, stride, (1, 1), out_hw)
-    total = next(views).copy()
+    total = copy_of(next(views))
     for view in views:
         total += view
     return total
