@@ -12,6 +12,20 @@ import tinygrad_cnn as tg
 from tinygrad_cnn.errors import ShapeError
 from tinygrad_cnn.nn import functional as F
 from tinygrad_cnn.ops.conv import ConvTranspose2d, Fold, Unfold, conv_output_hw, transposed_output_hw
+from tinygrad_cnn.ops.elementwise import (
+    Atan2,
+    Clip,
+    Copysign,
+    FloorDivide,
+    Fmod,
+    Hypot,
+    LogAddExp,
+    Remainder,
+    Round,
+    Where,
+    erf_array,
+    erfc_array,
+)
 from tinygrad_cnn.ops.linalg import Einsum
 
 
@@ -589,3 +603,745 @@ def test_sum_primitive_refusals_name_sum():
         Sum.apply(tg.Tensor(np.ones(3)), axis=None, keepdims=1)
     with pytest.raises(ValueError, match=exactly("sum: axis 3 is out of range for a tensor with 1 dimensions")):
         Sum.apply(tg.Tensor(np.ones(3)), axis=3, keepdims=False)
+
+
+# ---- the log-softmax family (tinygrad_cnn/ops/softmax.py) ----------------------------------------------------
+def test_log_softmax_backward_differentiates_g_alone_and_y_alone():
+    from tinygrad_cnn.ops.softmax import LogSoftmaxBackward
+    g_np, y_np = RNG.standard_normal((3, 4)), np.log(RNG.dirichlet(np.ones(4), size=3))
+    u_np = RNG.standard_normal((3, 4))
+    p = np.exp(y_np)
+    for g_needs in (True, False):
+        g, y = leaf(g_np, g_needs), leaf(y_np, not g_needs)
+        (LogSoftmaxBackward.apply(g, y, axis=1) * tg.Tensor(u_np)).sum().backward()
+        if g_needs:
+            np.testing.assert_allclose(g.grad.numpy(), u_np - (u_np * p).sum(1, keepdims=True), rtol=1e-12)
+            assert y.grad is None
+        else:
+            np.testing.assert_allclose(y.grad.numpy(), -(u_np * p) * g_np.sum(1, keepdims=True), rtol=1e-12)
+            assert g.grad is None
+
+
+@pytest.mark.parametrize("probabilities", [False, True])
+def test_nll_primitive_casts_a_float64_class_weight_to_a_float32_input(probabilities):
+    from tinygrad_cnn.ops.softmax import NLLLoss
+    logp_np = np.log(RNG.dirichlet(np.ones(3), size=4)).astype(np.float32)
+    target = np.array([0, 2, 1, 2])
+    weight = np.array([0.5, 2.0, 1.5])  # float64
+    logp = tg.Tensor(logp_np, requires_grad=True)
+    if probabilities:
+        q_np = np.eye(3, dtype=np.float32)[target]
+        loss = NLLLoss.apply(logp, tg.Tensor(q_np), weight=weight, reduction="sum")
+    else:
+        loss = NLLLoss.apply(logp, target=target, weight=weight, ignore_index=-100, reduction="mean")
+    assert loss.dtype == tg.float32
+    loss.backward()
+    assert logp.grad.dtype == tg.float32
+    w = weight[target]
+    expected = -(w * logp_np.astype(np.float64)[np.arange(4), target]).sum()
+    grad = np.zeros((4, 3))
+    grad[np.arange(4), target] = -w
+    if not probabilities:
+        expected, grad = expected / w.sum(), grad / w.sum()
+    np.testing.assert_allclose(loss.numpy(), expected, rtol=1e-6)
+    np.testing.assert_allclose(logp.grad.numpy(), grad, rtol=1e-6)
+
+
+def test_bce_with_logits_and_pos_weight_gives_the_target_its_gradient_alone():
+    from tinygrad_cnn.ops.softmax import BinaryCrossEntropyWithLogits
+    x_np, y_np, r_np = np.array([-1.5, 0.3, 2.0]), np.array([0.2, 0.9, 0.5]), np.array([2.0, 0.5, 3.0])
+    x, y = leaf(x_np, False), leaf(y_np)
+    BinaryCrossEntropyWithLogits.apply(x, y, leaf(r_np, False)).sum().backward()
+    np.testing.assert_allclose(y.grad.numpy(), (r_np - 1) * np.log1p(np.exp(-x_np)) - x_np, rtol=1e-12)
+
+
+def test_bce_with_logits_pos_weight_gradient_uses_the_exact_softplus_beyond_twenty():
+    from tinygrad_cnn.ops.softmax import BinaryCrossEntropyWithLogits
+    x_np, y_np = np.array([-21.0, -25.0, 1.0]), np.array([1.0, 0.5, 0.25])
+    y, r = leaf(y_np), leaf(np.ones(3) * 2.0)
+    BinaryCrossEntropyWithLogits.apply(leaf(x_np, False), y, r).sum().backward()
+    soft = np.logaddexp(0.0, -x_np)  # 21 + 7.6e-10: a linear softplus beyond 20 gives 21
+    np.testing.assert_allclose(r.grad.numpy(), y_np * soft, rtol=1e-14)
+    np.testing.assert_allclose(y.grad.numpy(), soft - x_np, rtol=1e-14)
+
+
+def test_log_softmax_of_an_empty_axis_and_of_an_infinite_scalar():
+    from tinygrad_cnn.ops.softmax import LogSoftmax
+    empty = LogSoftmax.apply(tg.Tensor(np.zeros((2, 0), np.float32)), axis=1)
+    assert empty.shape == (2, 0) and empty.dtype == tg.float32
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = LogSoftmax.apply(tg.Tensor(np.array(np.inf)), axis=0)
+    assert out.shape == () and math.isnan(float(out.numpy()))
+
+
+def test_nll_primitive_mean_over_no_kept_target_is_a_float32_nan():
+    from tinygrad_cnn.ops.softmax import NLLLoss
+    logp = tg.Tensor(np.log(np.full((2, 3), 1 / 3, np.float32)))
+    loss = NLLLoss.apply(logp, target=np.array([-100, -100]), ignore_index=-100, reduction="mean")
+    assert loss.dtype == tg.float32 and loss.shape == () and math.isnan(float(loss.numpy()))
+
+
+def test_nll_primitive_ignores_minus_infinity_in_the_classes_not_picked():
+    from tinygrad_cnn.ops.softmax import NLLLoss
+    with np.errstate(divide="ignore"):
+        logp = np.log(np.array([[0.5, 0.5, 0.0], [0.0, 0.25, 0.75]]))  # -inf where a class has probability 0
+        loss = NLLLoss.apply(tg.Tensor(logp), target=np.array([0, 2]), reduction="sum")
+    np.testing.assert_allclose(loss.numpy(), -(np.log(0.5) + np.log(0.75)), rtol=1e-14)
+
+
+def test_nll_primitive_gradient_over_an_empty_class_axis_is_empty():
+    from tinygrad_cnn.ops.softmax import NLLLoss
+    logp, q = leaf(np.zeros((2, 0))), leaf(np.zeros((2, 0)), False)
+    loss = NLLLoss.apply(logp, q, reduction="mean")
+    assert float(loss.numpy()) == 0.0
+    loss.backward()
+    assert logp.grad.shape == (2, 0)
+
+
+def test_nll_primitive_probability_gradient_with_a_weight_and_smoothing():
+    from tinygrad_cnn.ops.softmax import NLLLoss
+    logp_np, q_np = np.log(RNG.dirichlet(np.ones(3), size=2)), RNG.dirichlet(np.ones(3), size=2)
+    weight, e = np.array([0.5, 2.0, 1.5]), 0.2
+    q = leaf(q_np)
+    NLLLoss.apply(leaf(logp_np, False), q, weight=weight, smoothing=e, reduction="sum").backward()
+    np.testing.assert_allclose(q.grad.numpy(), -(1 - e) * weight * logp_np, rtol=1e-12)
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+def test_nll_primitive_zero_weight_sum_gives_inf_and_nan_gradients_silently(smoothing):
+    from tinygrad_cnn.ops.softmax import NLLLoss
+    logp = leaf(np.log(np.full((3, 2), 0.5)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loss = NLLLoss.apply(logp, target=np.array([0, 1, 0]), weight=np.array([1.0, -2.0]), ignore_index=-100,
+                             reduction="mean", smoothing=smoothing)  # D = 1 - 2 + 1 = 0
+        loss.backward()
+    grad = logp.grad.numpy()
+    assert np.isneginf(grad[0, 0]) and np.isposinf(grad[1, 1]) and np.isneginf(grad[2, 0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        logp.grad = None
+        NLLLoss.apply(logp, target=np.array([0, 0, 0]), weight=np.array([0.0, 1.0]), ignore_index=-100,
+                      reduction="mean", smoothing=smoothing).backward()  # D = 0: 0 / 0 on the kept rows
+    assert np.isnan(logp.grad.numpy()[:, 0]).all()
+
+
+def test_bce_primitive_is_silent_at_zero_one_and_outside_them():
+    from tinygrad_cnn.ops.softmax import BinaryCrossEntropy
+    p = np.array([0.0, 1.0, -0.5, 1.5])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = BinaryCrossEntropy.apply(tg.Tensor(p), tg.Tensor(np.array([1.0, 0.0, 1.0, 0.0]))).numpy()
+    np.testing.assert_array_equal(out[:2], [100.0, 100.0])
+    assert np.isnan(out[2:]).all()
+
+
+# ---- activation primitives (tinygrad_cnn/ops/activation.py) ---------------------------------------------------
+@pytest.mark.parametrize(("name", "op", "extra"), [("leaky_relu", "LeakyRelu", 0), ("elu", "Elu", 0),
+                                                  ("hardtanh", "Hardtanh", 0), ("logsigmoid", "LogSigmoid", 0),
+                                                  ("prelu", "Prelu", 1)])
+def test_activation_primitives_name_themselves_for_an_integer_input(name, op, extra):
+    from tinygrad_cnn.ops import activation
+    inputs = [tg.Tensor(np.arange(3))] + [tg.Tensor(np.ones(3))] * extra
+    with pytest.raises(TypeError, match=exactly(f"{name}: input has dtype int64; convert it with .float()")):
+        getattr(activation, op).apply(*inputs)
+
+
+def test_prelu_primitive_refuses_a_weight_that_does_not_broadcast_or_grows_the_input():
+    from tinygrad_cnn.ops.activation import Prelu
+    message = ("prelu: shapes (2, 3) and (4,) do not broadcast; trailing axes must be equal or 1 (reshape or "
+               "unsqueeze one operand)")
+    with pytest.raises(ShapeError, match=exactly(message)):
+        Prelu.apply(tg.Tensor(np.ones((2, 3))), tg.Tensor(np.ones(4)))
+    with pytest.raises(ShapeError, match=exactly("prelu: weight (2, 3) must broadcast to the input (1, 3) without "
+                                                 "growing it")):
+        Prelu.apply(tg.Tensor(np.ones((1, 3))), tg.Tensor(np.ones((2, 3))))
+
+
+def test_prelu_of_negative_zero_takes_the_slope_side():
+    from tinygrad_cnn.ops.activation import Prelu
+    out = Prelu.apply(tg.Tensor(np.array([-0.0, 0.0])), tg.Tensor(np.array([-0.5, -0.5]))).numpy()
+    np.testing.assert_array_equal(np.signbit(out), [False, True])  # -0.5 * -0.0 = +0.0; -0.5 * 0.0 = -0.0
+
+
+def test_celu_with_a_small_alpha_does_not_overflow_on_the_positive_side():
+    x = tg.Tensor(np.array([0.5, 2.0, -0.001]), requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = F.celu(x, alpha=1e-3)  # input_scale 1000: exp(1000 * 2) would overflow
+        y.sum().backward()
+    np.testing.assert_allclose(y.numpy(), [0.5, 2.0, 1e-3 * np.expm1(-1.0)], rtol=1e-14)
+    np.testing.assert_allclose(x.grad.numpy(), [1.0, 1.0, np.exp(-1.0)], rtol=1e-14)
+
+
+# ---- layer normalisation (tinygrad_cnn/ops/normalization.py) --------------------------------------------------
+def layer_norm_reference(x, k, w=None, b=None, eps=1e-5):
+    axes = tuple(range(x.ndim - k, x.ndim))
+    x_hat = (x - x.mean(axes, keepdims=True)) / np.sqrt(x.var(axes, keepdims=True) + eps)
+    return x_hat, x_hat * (1.0 if w is None else w) + (0.0 if b is None else b)
+
+
+@pytest.mark.parametrize("x_shape", [(4,), (2, 3, 4), (2, 3, 4, 5)])
+@pytest.mark.parametrize("affine", ["weight", "bias", "both"])
+def test_layer_norm_recorded_gradient_of_the_affine_inputs_alone(x_shape, affine):
+    from tinygrad_cnn.ops.normalization import LayerNorm
+    k = 2 if len(x_shape) == 4 else 1
+    x_np, u_np = RNG.standard_normal(x_shape), RNG.standard_normal(x_shape)
+    w_np, b_np = RNG.standard_normal(x_shape[-k:]), RNG.standard_normal(x_shape[-k:])
+    inputs = ([leaf(w_np)] if affine != "bias" else []) + ([leaf(b_np)] if affine != "weight" else [])
+    out = LayerNorm.apply(leaf(x_np, False), *inputs, normalized_ndim=k, has_weight=affine != "bias",
+                          has_bias=affine != "weight")
+    grads = tg.grad((out * tg.Tensor(u_np)).sum(), inputs, create_graph=True)
+    x_hat, _ = layer_norm_reference(x_np, k)
+    leading = tuple(range(len(x_shape) - k))
+    expected = ([(u_np * x_hat).sum(leading)] if affine != "bias" else []) + \
+               ([u_np.sum(leading)] if affine != "weight" else [])
+    for got, want in zip(grads, expected):
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got.numpy(), want, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_layer_norm_over_an_empty_normalized_shape_gives_empty_results_and_zero_gradients(create_graph):
+    from tinygrad_cnn.ops.normalization import LayerNorm
+    x, w, b = (tg.Tensor(np.zeros(s, np.float32), requires_grad=True) for s in ((2, 3, 0), (0,), (0,)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = LayerNorm.apply(x, w, b, normalized_ndim=1, has_weight=True, has_bias=True)
+        grads = tg.grad(out.sum(), (x, w, b), create_graph=create_graph)
+    assert out.shape == (2, 3, 0) and out.dtype == tg.float32
+    for g, t in zip(grads, (x, w, b)):
+        assert g.shape == t.shape and g.dtype == tg.float32
+    x2 = tg.Tensor(np.zeros((2, 3, 0)), requires_grad=True)
+    (gx,) = tg.grad(LayerNorm.apply(x2, normalized_ndim=2).sum(), (x2,), create_graph=create_graph)
+    assert gx.shape == (2, 3, 0)
+
+
+def test_layer_norm_of_constant_rows_without_eps_is_nan_silently():
+    from tinygrad_cnn.ops.normalization import LayerNorm
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = LayerNorm.apply(tg.Tensor(np.ones((2, 3))), normalized_ndim=1, eps=0.0).numpy()
+    assert np.isnan(out).all()
+
+
+@pytest.mark.parametrize("k", [0, 3, 1.5])
+def test_layer_norm_primitive_refuses_a_normalized_ndim_out_of_range(k):
+    from tinygrad_cnn.ops.normalization import LayerNorm
+    message = f"layer_norm: normalized_ndim {k!r} must be in [1, 2] for input of shape (2, 3)"
+    with pytest.raises(ShapeError, match=exactly(message)):
+        LayerNorm.apply(tg.Tensor(np.ones((2, 3))), normalized_ndim=k)
+
+
+@pytest.mark.parametrize("name", ["weight", "bias"])
+def test_layer_norm_primitive_names_the_affine_input_of_a_wrong_shape_or_dtype(name):
+    from tinygrad_cnn.ops.normalization import LayerNorm
+    flags = {"has_weight": name == "weight", "has_bias": name == "bias"}
+    x = tg.Tensor(np.ones((2, 3)))
+    with pytest.raises(ShapeError, match=exactly(f"layer_norm: {name} has shape (2,) but the normalized shape is "
+                                                 "(3,)")):
+        LayerNorm.apply(x, tg.Tensor(np.ones(2)), **flags)
+    with pytest.raises(TypeError, match=exactly(f"layer_norm: input is float64 but {name} is float32; convert one "
+                                                "with .float()/.double()")):
+        LayerNorm.apply(x, tg.Tensor(np.ones(3, np.float32)), **flags)
+
+
+# ---- border padding (tinygrad_cnn/ops/padding.py) -------------------------------------------------------------
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+def test_border_pad_backward_without_padding_returns_a_copy(mode):
+    from tinygrad_cnn.ops.padding import BorderPadBackward
+    g = tg.Tensor(RNG.standard_normal((2, 3)))
+    out = BorderPadBackward.apply(g, input_shape=(2, 3), pad_width=((0, 0), (0, 0)), mode=mode)
+    np.testing.assert_array_equal(out.numpy(), g.numpy())
+    assert not np.shares_memory(out.data, g.data)
+
+
+# ---- interpolation (tinygrad_cnn/ops/resample.py) --------------------------------------------------------------
+# The tap tables are cached per geometry: each test below clears the caches, so the tap arithmetic runs again
+# (a warm cache would hide a change to it).
+def fresh_resample_caches():
+    from tinygrad_cnn.ops import resample
+    resample.axis_taps.cache_clear()
+    resample.axis_matrix.cache_clear()
+
+
+RESAMPLE_CASES = [("nearest", None), ("nearest-exact", None), ("bilinear", False), ("bilinear", True),
+                  ("bicubic", False), ("bicubic", True)]
+
+
+@pytest.mark.parametrize(("mode", "align_corners"), RESAMPLE_CASES)
+@pytest.mark.parametrize(("hw", "size", "scale"), [((5, 7), None, (1.7, 0.7)), ((4, 130), (9, 61), None),
+                                                   ((6, 5), (6, 11), None)])
+def test_interpolate_from_fresh_tap_tables_matches_torch(mode, align_corners, hw, size, scale):
+    torch = pytest.importorskip("torch")
+    fresh_resample_caches()
+    x_np, kw = RNG.standard_normal((1, 2, *hw)), {"mode": mode}
+    if align_corners is not None:
+        kw["align_corners"] = align_corners
+    kw.update({"size": size} if size else {"scale_factor": scale})
+    x = leaf(x_np)
+    y = F.interpolate(x, **kw)
+    xt = torch.tensor(x_np, requires_grad=True)
+    yt = torch.nn.functional.interpolate(xt, **kw)
+    np.testing.assert_allclose(y.numpy(), yt.detach().numpy(), rtol=1e-10, atol=1e-12)
+    u = RNG.standard_normal(tuple(yt.shape))
+    (y * tg.Tensor(u)).sum().backward()
+    (yt * torch.tensor(u)).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("mode", ["nearest", "bilinear", "bicubic"])
+def test_resample_tap_tables_and_matrices_are_read_only(mode):
+    from tinygrad_cnn.ops.resample import axis_matrix, axis_taps
+    fresh_resample_caches()
+    index, weight = axis_taps(5, 8, mode, False, None)
+    assert not index.flags.writeable and (weight is None or not weight.flags.writeable)
+    assert not axis_matrix(5, 8, mode, False, None, np.dtype(np.float64)).flags.writeable
+
+
+def test_resample_adjoint_to_the_same_size_returns_a_copy():
+    from tinygrad_cnn.ops.resample import Resample2dAdjoint
+    g = tg.Tensor(RNG.standard_normal((1, 1, 3, 4)))
+    out = Resample2dAdjoint.apply(g, input_hw=(3, 4), size=(3, 4), mode="nearest")
+    np.testing.assert_array_equal(out.numpy(), g.numpy())
+    assert not np.shares_memory(out.data, g.data)
+
+
+def test_resample_primitive_reads_a_zero_scale_as_none():
+    from tinygrad_cnn.ops.resample import Resample2d
+    fresh_resample_caches()
+    x = tg.Tensor(RNG.standard_normal((1, 1, 3, 4)))
+    zero = Resample2d.apply(x, size=(6, 7), mode="bilinear", scales=(0.0, 0.0)).numpy()
+    np.testing.assert_array_equal(zero, Resample2d.apply(x, size=(6, 7), mode="bilinear").numpy())
+
+
+# ---- scans (tinygrad_cnn/ops/scan.py) ---------------------------------------------------------------------------
+@pytest.mark.parametrize("reverse", [False, True])
+def test_linear_scan_gradient_of_the_coefficients_alone(reverse):
+    from tinygrad_cnn.ops.scan import LinearScan
+    a_np, b_np, u_np = RNG.standard_normal((2, 4)), RNG.standard_normal((2, 4)), RNG.standard_normal((2, 4))
+    a = leaf(a_np)
+    h = LinearScan.apply(a, leaf(b_np, False), axis=1, reverse=reverse)
+    (h * tg.Tensor(u_np)).sum().backward()
+    # h_k = a_k h_{k-1} + b_k: dL/da_k = lam_k h_{k-1}, lam_k = u_k + a_{k+1} lam_{k+1} (mirrored when reversed)
+    a_f, b_f, u_f = (np.flip(v, 1) if reverse else v for v in (a_np, b_np, u_np))
+    h_f = np.zeros_like(b_f)
+    for k in range(4):
+        h_f[:, k] = b_f[:, k] + (a_f[:, k] * h_f[:, k - 1] if k else 0)
+    lam = np.zeros_like(u_f)
+    for k in reversed(range(4)):
+        lam[:, k] = u_f[:, k] + (a_f[:, k + 1] * lam[:, k + 1] if k < 3 else 0)
+    grad = np.concatenate([np.zeros((2, 1)), lam[:, 1:] * h_f[:, :-1]], axis=1)
+    np.testing.assert_allclose(h.numpy(), np.flip(h_f, 1) if reverse else h_f, rtol=1e-12)
+    np.testing.assert_allclose(a.grad.numpy(), np.flip(grad, 1) if reverse else grad, rtol=1e-12, atol=1e-15)
+
+
+def test_logcumsumexp_over_an_empty_axis_is_empty_with_an_empty_gradient():
+    x = tg.Tensor(np.zeros((2, 0), np.float32), requires_grad=True)
+    y = x.logcumsumexp(1)
+    assert y.shape == (2, 0) and y.dtype == tg.float32
+    y.sum().backward()
+    assert x.grad.shape == (2, 0)
+
+
+# ---- sorting and running extremes (tinygrad_cnn/ops/sort.py) -----------------------------------------------------
+@pytest.mark.parametrize("descending", [False, True])
+def test_sort_keeps_ties_in_their_original_order_on_a_long_axis(descending):
+    x_np = RNG.integers(0, 3, size=(2, 3000)).astype(np.float64)  # long enough for NumPy's unstable quicksort
+    values, indices = tg.Tensor(x_np).sort(1, descending=descending)
+    key = -x_np if descending else x_np
+    np.testing.assert_array_equal(indices.numpy(), np.argsort(key, axis=1, kind="stable"))
+    np.testing.assert_array_equal(values.numpy(), np.take_along_axis(x_np, indices.numpy(), 1))
+
+
+@pytest.mark.parametrize("largest", [True, False])
+def test_running_extreme_of_floats_with_nan_and_of_integers(largest):
+    op = "cummax" if largest else "cummin"
+    values, indices = getattr(tg.Tensor(np.array([1.0, 2.0, np.nan, 0.5, 3.0])), op)(0)
+    np.testing.assert_array_equal(indices.numpy(), [0, 1 if largest else 0, 2, 2, 2])
+    assert np.isnan(values.numpy()[2:]).all()
+    values, indices = getattr(tg.Tensor(np.array([3, 1, 3, 5, 1])), op)(0)
+    np.testing.assert_array_equal(values.numpy(), [3, 3, 3, 5, 5] if largest else [3, 1, 1, 1, 1])
+    np.testing.assert_array_equal(indices.numpy(), [0, 0, 2, 3, 3] if largest else [0, 1, 1, 1, 4])
+
+
+@pytest.mark.parametrize("op", ["cummax", "cummin"])
+def test_running_extreme_over_an_empty_axis_gives_int64_indices(op):
+    values, indices = getattr(tg.Tensor(np.zeros((2, 0))), op)(1)
+    assert values.shape == indices.shape == (2, 0) and indices.dtype == tg.int64
+
+
+# ---- gathers and scatters (tinygrad_cnn/ops/indexing.py) --------------------------------------------------------
+def test_index_primitives_name_themselves_and_the_operand_for_an_index_out_of_range():
+    from tinygrad_cnn.ops.indexing import Gather, Scatter, ScatterAdd, ScatterReduce
+    from tinygrad_cnn.ops.movement import TensorIndexError
+    a, bad = tg.Tensor(np.zeros(3)), np.array([0, 5])
+    src = tg.Tensor(np.ones(2))
+
+    def message(op, what):
+        return exactly(f"{op}: index holds values from 0 to 5, out of range [0, 2] of dimension 0 of the {what} of "
+                       "shape (3,)")
+    with pytest.raises(TensorIndexError, match=message("gather", "input")):
+        Gather.apply(a, index=bad, dim=0)
+    with pytest.raises(TensorIndexError, match=message("scatter_add", "output")):
+        ScatterAdd.apply(src, index=bad, dim=0, shape=(3,))
+    with pytest.raises(TensorIndexError, match=message("scatter", "input")):
+        Scatter.apply(a, src, index=bad, dim=0)
+    with pytest.raises(TensorIndexError, match=message("scatter_reduce", "input")):
+        ScatterReduce.apply(a, src, index=bad, dim=0, reduce="amax")
+
+
+def test_gather_between_zero_and_one_dimensional_operands():
+    from tinygrad_cnn.ops.indexing import Gather
+    from tinygrad_cnn.ops.movement import TensorIndexError
+    scalar, vector = tg.Tensor(np.array(5.0)), tg.Tensor(np.array([1.0, 2.0, 3.0]))
+    assert float(Gather.apply(scalar, index=np.array(0), dim=0).numpy()) == 5.0
+    np.testing.assert_array_equal(Gather.apply(scalar, index=np.array([0]), dim=0).numpy(), [5.0])
+    assert float(Gather.apply(vector, index=np.array(2), dim=0).numpy()) == 3.0
+    with pytest.raises(TensorIndexError, match=exactly("gather: index holds values from 1 to 1, out of range [0, 0] "
+                                                       "of dimension 0 of the input of shape ()")):
+        Gather.apply(scalar, index=np.array(1), dim=0)
+    with pytest.raises(TensorIndexError, match=exactly("gather: index has 2 dimensions but the input has 1 (shape "
+                                                       "(3,)); they must have the same number of dimensions")):
+        Gather.apply(vector, index=np.zeros((1, 1), np.int64), dim=0)
+
+
+def test_scatters_with_an_empty_index_leave_the_input_as_it_is():
+    from tinygrad_cnn.ops.indexing import Scatter, ScatterReduce
+    a_np = RNG.standard_normal((2, 3))
+    index, src = np.zeros((2, 0), np.int64), tg.Tensor(np.zeros((2, 0)))
+    for reduce in ("amax", "prod"):
+        a = leaf(a_np)
+        out = ScatterReduce.apply(a, src, index=index, dim=1, reduce=reduce)
+        np.testing.assert_array_equal(out.numpy(), a_np)
+        out.sum().backward()
+        np.testing.assert_array_equal(a.grad.numpy(), np.ones((2, 3)))
+    np.testing.assert_array_equal(Scatter.apply(tg.Tensor(a_np), src, index=index, dim=1).numpy(), a_np)
+
+
+def test_scatter_with_many_repeated_indices_keeps_the_last_write():
+    from tinygrad_cnn.ops.indexing import Scatter
+    index = RNG.integers(0, 3, size=3000)  # long enough for NumPy's unstable quicksort to reorder the ties
+    out = Scatter.apply(tg.Tensor(np.zeros(3)), tg.Tensor(np.arange(3000.0)), index=index, dim=0).numpy()
+    np.testing.assert_array_equal(out, [np.flatnonzero(index == j).max() for j in range(3)])
+
+
+def test_scatter_add_of_integers_is_exact_and_keeps_dtype_and_shape():
+    from tinygrad_cnn.ops.indexing import ScatterAdd
+    big = 2 ** 60
+    src = tg.Tensor(np.array([[big, 1], [1, big]], np.int64))
+    index = np.array([[0, 0], [1, 1]])
+    out = ScatterAdd.apply(src, index=index, dim=1, shape=(2, 2))
+    assert out.dtype == tg.int64 and out.shape == (2, 2)
+    np.testing.assert_array_equal(out.numpy(), np.array([[big + 1, 0], [0, big + 1]], np.int64))
+    unique = ScatterAdd.apply(src, index=np.array([[1, 0], [0, 1]]), dim=1, shape=(2, 2), unique=True)
+    assert unique.dtype == tg.int64
+    np.testing.assert_array_equal(unique.numpy(), [[1, big], [1, big]])
+
+
+@pytest.mark.parametrize("reduce", ["amax", "prod"])
+def test_scatter_reduce_gradient_of_the_input_alone(reduce):
+    from tinygrad_cnn.ops.indexing import ScatterReduce
+    a_np, src_np = np.array([1.0, 5.0, 2.0]), np.array([3.0, 4.0, 0.5])
+    a = leaf(a_np)
+    ScatterReduce.apply(a, leaf(src_np, False), index=np.array([0, 0, 2]), dim=0, reduce=reduce).sum().backward()
+    expected = [0.0, 1.0, 1.0] if reduce == "amax" else [12.0, 1.0, 0.5]  # amax: 4 beats 1; prod: 1*3*4, 5, 2*0.5
+    np.testing.assert_array_equal(a.grad.numpy(), expected)
+
+
+# ---- batch normalisation's input-gradient kernel (tinygrad_cnn/ops/batchnorm.py) ---------------------------------
+@pytest.mark.parametrize("with_weight", [False, True])
+def test_batch_norm_backward_gradient_of_each_input_alone_matches_all_together(with_weight):
+    from tinygrad_cnn.ops.batchnorm import BatchNormBackward
+    arrays = [RNG.standard_normal((3, 2, 4)), RNG.standard_normal((3, 2, 4))]
+    if with_weight:
+        arrays.append(RNG.standard_normal(2))
+    u = tg.Tensor(RNG.standard_normal((3, 2, 4)))
+
+    def grads(needs):
+        inputs = [leaf(a, n) for a, n in zip(arrays, needs)]
+        out = BatchNormBackward.apply(*inputs)
+        wanted = [t for t, n in zip(inputs, needs) if n]
+        return tg.grad((out * u).sum(), wanted)
+    together = grads([True] * len(arrays))
+    for k in range(len(arrays)):
+        (alone,) = grads([j == k for j in range(len(arrays))])
+        np.testing.assert_allclose(alone.numpy(), together[k].numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_batch_norm_backward_gradient_with_no_channel_is_empty():
+    from tinygrad_cnn.ops.batchnorm import BatchNormBackward
+    g, x = leaf(np.zeros((2, 0, 3))), leaf(np.zeros((2, 0, 3)))
+    gg, gx = tg.grad(BatchNormBackward.apply(g, x).sum(), (g, x))
+    assert gg.shape == gx.shape == (2, 0, 3)
+
+
+def test_batch_norm_backward_refuses_a_mismatched_gradient_or_weight():
+    from tinygrad_cnn.ops.batchnorm import BatchNormBackward
+    x = tg.Tensor(np.ones((2, 2, 4)))
+    with pytest.raises(ShapeError, match=exactly("batch_norm backward: gradient of shape (2, 2, 3) (float64) for an "
+                                                 "input of shape (2, 2, 4) (float64); they must match")):
+        BatchNormBackward.apply(tg.Tensor(np.ones((2, 2, 3))), x)
+    with pytest.raises(ShapeError, match=exactly("batch_norm: weight has shape (3,) for an input of shape (2, 2, 4) "
+                                                 "with 2 channels; it must be (2,)")):
+        BatchNormBackward.apply(tg.Tensor(np.ones((2, 2, 4))), x, tg.Tensor(np.ones(3)))
+
+
+def test_batch_norm_backward_recomputes_what_is_not_lent():
+    from tinygrad_cnn.ops.batchnorm import BatchNormBackward, normalise_affine
+    g_np, x_np = RNG.standard_normal((3, 2, 4)), RNG.standard_normal((3, 2, 4))
+    x_hat, inv_std = normalise_affine(x_np, 1e-5, None, None)[:2]
+    g, x = tg.Tensor(g_np), tg.Tensor(x_np)
+    expected = BatchNormBackward.apply(g, x).numpy()
+    for lent in ({"x_hat": x_hat}, {"inv_std": inv_std}, {"x_hat": x_hat, "inv_std": inv_std}):
+        np.testing.assert_allclose(BatchNormBackward.apply(g, x, **lent).numpy(), expected, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_batch_norm_gives_the_bias_its_gradient_when_the_weight_needs_none(training):
+    x_np, g_np = RNG.standard_normal((3, 2, 4)), RNG.standard_normal((3, 2, 4))
+    bias = leaf(np.zeros(2))
+    stats = (None, None) if training else (tg.Tensor(np.zeros(2)), tg.Tensor(np.ones(2)))
+    y = F.batch_norm(leaf(x_np, False), *stats, weight=leaf(np.ones(2), False), bias=bias, training=training)
+    (y * tg.Tensor(g_np)).sum().backward()
+    np.testing.assert_allclose(bias.grad.numpy(), g_np.sum((0, 2)), rtol=1e-12)
+
+
+def test_batch_norm_without_affine_keeps_float32_precision_for_a_large_mean():
+    x_np = (1e5 + RNG.standard_normal((4, 2, 4))).astype(np.float32)
+    g_np = RNG.standard_normal((4, 2, 4)).astype(np.float32)
+    x = tg.Tensor(x_np, requires_grad=True)
+    (F.batch_norm(x, None, None, training=True) * tg.Tensor(g_np)).sum().backward()
+    x64, g64 = x_np.astype(np.float64), g_np.astype(np.float64)
+    mean, var = x64.mean((0, 2), keepdims=True), x64.var((0, 2), keepdims=True)
+    x_hat = (x64 - mean) / np.sqrt(var + 1e-5)
+    expected = (g64 - g64.mean((0, 2), keepdims=True) - x_hat * (g64 * x_hat).mean((0, 2), keepdims=True)) / \
+        np.sqrt(var + 1e-5)
+    np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-5, atol=1e-5)  # without the correction: ~1e-3
+
+
+def test_batch_norm_with_a_bias_and_no_weight_adds_the_bias_to_x_hat():
+    from tinygrad_cnn.ops.batchnorm import BatchNorm
+    x_np, b_np = RNG.standard_normal((3, 2, 4)), np.array([0.5, -2.0])
+    x, b = leaf(x_np), leaf(b_np)
+    y = BatchNorm.apply(x, b, has_bias=True)
+    x_hat, _ = layer_norm_reference(np.moveaxis(x_np, 1, 0).reshape(2, -1), 1)
+    expected = np.moveaxis(x_hat.reshape(2, 3, 4), 0, 1) + b_np[None, :, None]
+    np.testing.assert_allclose(y.numpy(), expected, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["weight", "bias"])
+def test_batch_norm_primitive_names_an_affine_input_of_a_wrong_shape(name):
+    from tinygrad_cnn.ops.batchnorm import BatchNorm
+    message = f"batch_norm: {name} has shape (3,) for an input of shape (2, 2, 4) with 2 channels; it must be (2,)"
+    with pytest.raises(ShapeError, match=exactly(message)):
+        BatchNorm.apply(tg.Tensor(np.ones((2, 2, 4))), tg.Tensor(np.ones(3)), **{f"has_{name}": True})
+
+
+def test_batch_norm_primitive_in_eval_mode_names_its_running_statistics():
+    from tinygrad_cnn.ops.batchnorm import BatchNorm
+    x, good, bad = tg.Tensor(np.ones((2, 2, 4))), np.ones(2), np.ones(3)
+    with pytest.raises(TypeError, match=exactly("batch_norm: eval mode (training=False) needs running_mean and "
+                                                "running_var")):
+        BatchNorm.apply(x, training=False, running_mean=good)
+    for name in ("running_mean", "running_var"):
+        stats = {"running_mean": good, "running_var": good, name: bad}
+        with pytest.raises(ShapeError, match=exactly(f"batch_norm: {name} has shape (3,) for an input of shape "
+                                                     "(2, 2, 4) with 2 channels; it must be (2,)")):
+            BatchNorm.apply(x, training=False, **stats)
+
+
+def test_batch_norm_of_an_empty_batch_is_empty_and_silent():
+    from tinygrad_cnn.ops.batchnorm import BatchNorm, BatchNormBackward
+    x = tg.Tensor(np.zeros((0, 2, 3)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        stats = []
+        y = BatchNorm.apply(x, stats_out=stats)
+        dx = BatchNormBackward.apply(tg.Tensor(np.zeros((0, 2, 3))), x)
+    assert y.shape == dx.shape == (0, 2, 3)
+    assert np.isnan(stats[0][0]).all()  # the mean of no element, as PyTorch
+
+
+def test_batch_norm_eval_with_a_negative_or_cancelling_running_var_is_silent():
+    from tinygrad_cnn.ops.batchnorm import BatchNorm
+    x = tg.Tensor(np.full((2, 2, 3), 2.0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = BatchNorm.apply(x, training=False, eps=1e-5, running_mean=np.zeros(2),
+                            running_var=np.array([-1.0, -1e-5])).numpy()
+    assert np.isnan(y[:, 0]).all() and np.isposinf(y[:, 1]).all()  # sqrt(-1 + eps) is NaN; 1 / sqrt(0) is inf
+
+
+def test_batch_norm_split_into_channel_chunks_matches_the_per_channel_formula():
+    from tinygrad_cnn.ops.batchnorm import BatchNorm, BatchNormBackward
+    x_np = RNG.standard_normal((2, 4, 65536))  # 4 MB: the channels are split into chunks for the thread pool
+    g_np = RNG.standard_normal(x_np.shape)
+    w_np, b_np = RNG.standard_normal(4), RNG.standard_normal(4)
+    mean, var = x_np.mean((0, 2), keepdims=True), x_np.var((0, 2), keepdims=True)
+    x_hat = (x_np - mean) / np.sqrt(var + 1e-5)
+    y = BatchNorm.apply(tg.Tensor(x_np), tg.Tensor(w_np), tg.Tensor(b_np), has_weight=True, has_bias=True)
+    np.testing.assert_allclose(y.numpy(), x_hat * w_np[:, None] + b_np[:, None], rtol=1e-9, atol=1e-9)
+    dx = BatchNormBackward.apply(tg.Tensor(g_np), tg.Tensor(x_np)).numpy()
+    expected = (g_np - g_np.mean((0, 2), keepdims=True) - x_hat * (g_np * x_hat).mean((0, 2), keepdims=True)) / \
+        np.sqrt(var + 1e-5)
+    np.testing.assert_allclose(dx, expected, rtol=1e-9, atol=1e-9)
+
+
+# ---- elementwise primitives (tinygrad_cnn/ops/elementwise.py) -------------------------------------------------------
+@pytest.mark.parametrize("name, op", [("atan2", Atan2), ("copysign", Copysign), ("hypot", Hypot),
+                                      ("logaddexp", LogAddExp)])
+def test_binary_float_primitives_name_themselves_when_shapes_do_not_broadcast(name, op):
+    with pytest.raises(ShapeError, match=exactly(f"{name}: shapes (2,) and (3,) do not broadcast; trailing axes must "
+                                                 "be equal or 1 (reshape or unsqueeze one operand)")):
+        op.apply(leaf(np.ones(2)), leaf(np.ones(3)))
+
+
+@pytest.mark.parametrize("op", [Remainder, Fmod, FloorDivide])
+def test_integer_division_primitives_refuse_a_boolean_dividend_or_divisor_alone(op):
+    booleans, integers = tg.Tensor(np.array([True, False])), tg.Tensor(np.array([1, 2]))
+    for a, b in ((booleans, integers), (integers, booleans)):
+        with pytest.raises(TypeError, match="not defined for boolean tensors"):
+            op.apply(a, b)
+
+
+def test_clip_primitive_names_the_bound_that_is_no_number():
+    x = leaf([1.0, 2.0])
+    with pytest.raises(TypeError, match=exactly("clip: high must be a real number, got 'a' (str)")):
+        Clip.apply(x, high="a")
+
+
+def test_clip_with_equal_bounds_is_that_constant_with_a_gradient_where_a_equals_it():
+    x = leaf([0.5, 1.0, 3.0])
+    y = tg.clip(x, 1.0, 1.0)
+    y.sum().backward()
+    np.testing.assert_array_equal(y.numpy(), [1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 1.0, 0.0])
+
+
+def test_nan_to_num_replaces_infinities_by_the_values_asked_for():
+    x = tg.Tensor(np.array([np.nan, np.inf, -np.inf, 2.0], dtype=np.float32))
+    np.testing.assert_array_equal(tg.nan_to_num(x, nan=1.5, posinf=5.0, neginf=-7.0).numpy(), [1.5, 5.0, -7.0, 2.0])
+    np.testing.assert_array_equal(tg.nan_to_num(x, posinf=5.0).numpy(),
+                                  [0.0, 5.0, np.finfo(np.float32).min, 2.0])
+    np.testing.assert_array_equal(tg.nan_to_num(x, neginf=-7.0).numpy(),
+                                  [0.0, np.finfo(np.float32).max, -7.0, 2.0])
+
+
+@pytest.mark.parametrize("exponent, slope", [(1.0, 1.0), (0.5, np.inf), (2.0, 0.0)])
+def test_pow_gradient_at_a_zero_base_with_a_nonzero_exponent(exponent, slope):
+    x = leaf([0.0])
+    (x ** exponent).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [slope])
+
+
+def test_pow_gradient_of_zero_to_the_zero_is_zero_silently():
+    x, e = leaf([0.0, 2.0]), leaf([0.0, 0.0])
+    y = x ** e
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0])
+
+
+@pytest.mark.parametrize("op", ["floor", "ceil", "trunc", "round"])
+def test_stepwise_maps_of_a_boolean_tensor_keep_it_boolean(op):
+    x = tg.Tensor(np.array([True, False]))
+    y = getattr(tg, op)(x)
+    assert y.dtype == np.bool_
+    np.testing.assert_array_equal(y.numpy(), [True, False])
+
+
+def test_round_of_a_boolean_tensor_to_negative_decimals_keeps_it():
+    y = Round.apply(tg.Tensor(np.array([True, False])), decimals=-1)
+    assert y.dtype == np.bool_
+    np.testing.assert_array_equal(y.numpy(), [True, False])
+
+
+def test_softplus_at_its_threshold_is_still_the_smooth_formula():
+    x = leaf([20.0, 10.0])
+    y = F.softplus(x, beta=1.0, threshold=20.0)
+    y.sum().backward()
+    np.testing.assert_allclose(y.numpy(), np.log1p(np.exp([20.0, 10.0])), rtol=1e-15, atol=0)
+    assert y.numpy()[0] != 20.0
+    np.testing.assert_allclose(x.grad.numpy(), 1 / (1 + np.exp([-20.0, -10.0])), rtol=1e-15, atol=0)
+    assert x.grad.numpy()[0] != 1.0
+
+
+def ulps(a, b):
+    return abs(int(np.float64(a).view(np.int64)) - int(np.float64(b).view(np.int64)))
+
+
+def test_erfc_at_one_takes_the_tail_formula_within_one_ulp():
+    """At x = 1 the series 1 - erf(x) is 3 ulps off math.erfc, the tail formula 1 ulp."""
+    assert ulps(erfc_array(np.array([1.0]))[0], math.erfc(1.0)) <= 1
+
+
+def test_erf_and_erfc_of_float32_are_computed_in_float64_and_rounded_once():
+    x = np.linspace(-4, 4, 4001, dtype=np.float32)
+    assert erf_array(x).dtype == erfc_array(x).dtype == np.float32
+    np.testing.assert_array_equal(erf_array(x), np.float32([math.erf(v) for v in x.astype(np.float64)]))
+    np.testing.assert_array_equal(erfc_array(x), np.float32([math.erfc(v) for v in x.astype(np.float64)]))
+
+
+def test_erf_series_keeps_all_twenty_terms_near_one():
+    """Points below 1 where the 20-term series gives math.erf's double and a shorter one misses it by an ulp."""
+    x = np.array([0.8145150000000001, 0.866555, 0.88981, 0.830455, 0.8803025, 0.891795])
+    np.testing.assert_array_equal(erf_array(x), [math.erf(v) for v in x])
+    np.testing.assert_array_equal(erf_array(-x), [-math.erf(v) for v in x])
+
+
+@pytest.mark.parametrize("shapes", [((2,), (3,), (3,)), ((3,), (3,), (2,)), ((3,), (2,), (3,))])
+def test_where_primitive_names_all_three_shapes_when_they_do_not_broadcast(shapes):
+    cond, a, b = shapes
+    listed = " and ".join(str(s) for s in shapes)
+    with pytest.raises(ShapeError, match=exactly(f"where: shapes {listed} do not broadcast; trailing axes must be "
+                                                 "equal or 1 (reshape or unsqueeze one operand)")):
+        Where.apply(tg.Tensor(np.ones(cond, dtype=bool)), leaf(np.ones(a)), leaf(np.ones(b)))
+
+
+@pytest.mark.parametrize("name", ["sinh", "cosh", "exp2", "expm1"])
+def test_float_maps_overflow_to_infinity_silently(name):
+    x = tg.Tensor(np.array([1000.0], dtype=np.float32))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = getattr(tg, name)(x)
+    assert y.dtype == np.float32 and np.isposinf(y.numpy()).all()
+
+
+TINY = 2.0**-24  # half an ulp of 1 in float32: 1 + TINY + TINY is 1 summed in float32, 1 + 2**-23 in float64
+BROADCAST_CASES = {  # name: (function, base, exponent-or-other, upstream gradient, which operand is broadcast)
+    "where": (lambda a, b: tg.where(tg.Tensor(np.array([True, True, True, False])), a, b),
+              [1.0], [0.0, 0.0, 0.0, 0.0], [1.0, TINY, TINY, 7.0], 0),
+    "maximum": (lambda a, b: tg.maximum(a, b), [1.0], [0.0, 0.0, 0.0], [1.0, TINY, TINY], 0),
+    "copysign": (lambda a, b: tg.copysign(a, b), [1.0], [1.0, 1.0, 1.0], [1.0, TINY, TINY], 0),
+    "pow_base": (lambda a, b: a ** b, [0.0], [0.0, 1.0, 1.0, 1.0], [5.0, 1.0, TINY, TINY], 0),
+    "pow_exponent": (lambda a, b: a ** b, [2.0, 2.0, 2.0, 0.0], [1.0], [1.0, TINY, TINY, 3.0], 1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BROADCAST_CASES))
+def test_float32_gradient_of_a_broadcast_operand_is_summed_in_float32_as_pytorch(name):
+    torch = pytest.importorskip("torch")
+    fn, a, b, g, which = BROADCAST_CASES[name]
+    ours = [tg.Tensor(np.float32(v), requires_grad=True) for v in (a, b)]
+    theirs = [torch.tensor(np.float32(v), requires_grad=True) for v in (a, b)]
+    fn(*ours).backward(tg.Tensor(np.float32(g)))
+    torch_fn = {"where": lambda p, q: torch.where(torch.tensor([True, True, True, False]), p, q),
+                "maximum": torch.maximum, "copysign": torch.copysign}.get(name, lambda p, q: p ** q)
+    torch_fn(*theirs).backward(torch.tensor(np.float32(g)))
+    assert ours[which].grad.dtype == np.float32
+    np.testing.assert_array_equal(ours[which].grad.numpy(), theirs[which].grad.numpy())
+
+
+def test_pow_outside_its_domain_is_nan_or_infinity_silently_as_pytorch():
+    torch = pytest.importorskip("torch")
+    base, exponent = np.float32([-1.0, 0.0, 10.0, 2.0]), np.float32([0.5, -1.0, 100.0, 3.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = tg.Tensor(base) ** tg.Tensor(exponent)
+    np.testing.assert_array_equal(y.numpy(), (torch.tensor(base) ** torch.tensor(exponent)).numpy())
+    assert y.dtype == np.float32
+    with pytest.raises(ShapeError, match="pow: Integers to negative integer powers are not allowed"):
+        tg.Tensor(np.array([2, 3])) ** tg.Tensor(np.array([-1, 1]))

@@ -127,7 +127,7 @@ class Pow(Function):
     def forward(ctx, a, b):
         _binary_check("pow", a, b)
         try:
-            return a**b
+            return _quiet(np.power, a, b)  # NaN for a negative base to a fractional power, inf for 0**-1, silently
         except ValueError as err:  # NumPy: integers to negative integer powers
             raise ShapeError(f"pow: {err} (shapes {a.shape} and {b.shape}, dtype {a.dtype}); convert the base "
                              "with .float() first") from None

@@ -60,8 +60,8 @@ class LayerNorm(Function):
         with np.errstate(invalid="ignore", divide="ignore"):  # M = 0: empty rows, an empty result
             centred = rows - rows.sum(axis=1, keepdims=True) / x.dtype.type(m)
             var = row_dot(centred, centred)[:, None] / x.dtype.type(m)
-            inv_std = 1.0 / np.sqrt(var + x.dtype.type(eps))
-        centred *= inv_std  # x_hat, in place
+            inv_std = 1.0 / np.sqrt(var + x.dtype.type(eps))  # eps = 0 on a constant row: 1/0, then 0 * inf = NaN
+            centred *= inv_std  # x_hat, in place
         x_hat = centred.reshape(x.shape)
         inv_std = inv_std.reshape(x.shape[:x.ndim - k] + (1,) * k)
         if not affine:
