@@ -34,7 +34,7 @@ def _time(fn, min_seconds: float, samples: int) -> tuple[list[float], list[float
     return out, singles
 
 
-def thread_policy(framework: str, threads: int) -> str:
+def thread_policy(framework: str) -> str:
     """What runs on how many threads, as this process has it set."""
     if framework == "torch":
         import torch
@@ -64,7 +64,7 @@ def main() -> None:
         from .cases import ours as build
         from .extra import extra_case
     built = {}
-    print(json.dumps({"ready": framework, "policy": thread_policy(framework, threads)}), flush=True)
+    print(json.dumps({"ready": framework, "policy": thread_policy(framework)}), flush=True)
     for line in sys.stdin:
         request = json.loads(line)
         name = request["case"]
