@@ -90,7 +90,8 @@ class Conv2d(Function):
         out_hw = conv_output_hw("conv2d", x.shape, w.shape[2:], stride, padding, dilation)
         y, cols = convolve.conv2d(x, w, bias[0] if bias else None, stride, padding, dilation, groups, out_hw,
                                   keep=ctx.needs_input_grad[1])
-        ctx.save_for_backward(cols)  # im2col(x) for the weight gradient when kept (small layers), else None
+        if cols is not None:  # im2col(x) for the weight gradient, kept for small layers only
+            ctx.save_for_backward(cols)
         return y
 
     def vjp(ctx, g):
@@ -98,7 +99,8 @@ class Conv2d(Function):
         p = ctx.params
         need = ctx.needs_input_grad
         gx = Conv2dInputGrad.apply(g, w, input_shape=x.shape, **p) if need[0] else None
-        gw = Conv2dWeightGrad.apply(x, g, weight_shape=w.shape, cols=ctx.saved[0], **p) if need[1] else None
+        cols = ctx.saved[0] if ctx.saved else None  # made again, chunk by chunk, when not kept
+        gw = Conv2dWeightGrad.apply(x, g, weight_shape=w.shape, cols=cols, **p) if need[1] else None
         if len(need) == 2:
             return gx, gw
         return gx, gw, (g.sum(axis=(0, 2, 3)) if need[2] else None)
