@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_explorer_browser import BROWSER_ENV, INSTALL, find_browser
+from test_explorer_browser import launched_browser
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -105,18 +105,7 @@ def test_every_formula_is_mathml(site: Path) -> None:
 
 @pytest.fixture(scope="module")
 def browser():
-    sync_api = pytest.importorskip("playwright.sync_api", reason=f"the site's browser test needs Playwright: {INSTALL}")
-    executable = find_browser()
-    if executable is None:
-        named = os.environ.get(BROWSER_ENV)
-        where = f"{BROWSER_ENV}={named} is not a file" if named else "no Chromium or Chrome was found"
-        pytest.skip(f"the site's browser test needs a browser: {where}; {INSTALL}")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=executable)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    yield from launched_browser("the site's browser tests")
 
 
 #: measured in the page: formulas without size, visible raw TeX, boxes too wide that do not scroll, broken words

@@ -46,21 +46,26 @@ def find_browser() -> str | None:
     return next((found for name in BROWSER_NAMES if (found := shutil.which(name))), None)
 
 
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api",
-                                   reason=f"the explorer's browser tests need Playwright: {INSTALL}")
+def launched_browser(who: str):
+    """Yield a launched headless Chromium for a module's tests (``who`` names them in the skip reasons), closed
+    afterwards; skip when Playwright or a browser is missing, saying how to install them."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason=f"{who} need Playwright: {INSTALL}")
     executable = find_browser()
     if executable is None:
         named = os.environ.get(BROWSER_ENV)
         where = f"{BROWSER_ENV}={named} is not a file" if named else "no Chromium or Chrome was found"
-        pytest.skip(f"the explorer's browser tests need a browser: {where}; {INSTALL}")
+        pytest.skip(f"{who} need a browser: {where}; {INSTALL}")
     with sync_api.sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=executable)
         try:
             yield chromium
         finally:
             chromium.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    yield from launched_browser("the explorer's browser tests")
 
 
 class Page:

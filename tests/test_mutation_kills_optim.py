@@ -6,6 +6,7 @@ import re
 
 import numpy as np
 import pytest
+from test_optim import trajectory
 
 import tinygrad_cnn as tc
 from tinygrad_cnn import nn, optim
@@ -17,18 +18,6 @@ def exactly(message):
     """A pytest ``match`` pattern for exactly this message."""
     return "^" + re.escape(message) + "$"
 
-
-def trajectory(make_opt, p0=1.0, steps=3):
-    """Minimise p^2 (gradient 2p) from p0 and return p after each step."""
-    p = nn.Parameter(np.array([p0]))
-    opt = make_opt([p])
-    values = []
-    for _ in range(steps):
-        opt.zero_grad()
-        (p * p).sum().backward()
-        opt.step()
-        values.append(p.data[0])
-    return values
 
 
 class PlainGD(optim.Optimizer):

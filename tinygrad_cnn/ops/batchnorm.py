@@ -45,18 +45,16 @@ def channel_sum(a: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(per_sample.T).sum(axis=1, dtype=np.float64)
 
 
-def channel_dot(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-    """(the (C,) float64 sums of a * b over all axes but 1, a spent array of a's shape or None): one einsum per
-    (n, c) row in float32 for spatial sizes in [STATS_SPLIT, DOT_UP_TO] (measured 4x faster than the product and
-    its sum, within a few units in the last place), else ``channel_sum`` of the product (whose array is returned
-    for reuse)."""
+def channel_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The (C,) float64 sums of a * b over all axes but 1: one einsum per (n, c) row in float32 for spatial sizes in
+    [STATS_SPLIT, DOT_UP_TO] (measured 4x faster than the product and its sum, within a few units in the last
+    place), else ``channel_sum`` of the product."""
     size = math.prod(a.shape[2:])
     if a.dtype == np.float32 and STATS_SPLIT <= size <= DOT_UP_TO:
         rows_shape = (a.shape[0], a.shape[1], size)
         rows = np.einsum("ncs,ncs->nc", a.reshape(rows_shape), b.reshape(rows_shape))
-        return np.ascontiguousarray(rows.T).sum(axis=1, dtype=np.float64), None
-    product = np.multiply(a, b)
-    return channel_sum(product), product
+        return np.ascontiguousarray(rows.T).sum(axis=1, dtype=np.float64)
+    return channel_sum(np.multiply(a, b))
 
 
 def _check(x: np.ndarray, affine: tuple[np.ndarray, ...], names: tuple[str, ...]) -> None:
@@ -89,24 +87,22 @@ def along_rows(v: np.ndarray, a: np.ndarray) -> np.ndarray:
     return np.repeat(v.astype(a.dtype), math.prod(a.shape[2:]))
 
 
-def normalise(x: np.ndarray, eps: float, out: np.ndarray | None = None
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def normalise(x: np.ndarray, eps: float, out: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(x_hat, inv_std, mean, var) with the batch statistics of each channel: mean and biased var (C,) in float64,
     inv_std = 1 / sqrt(var + eps) (C,) and x_hat = (x - mean) * inv_std in x's dtype, written into ``out`` (a
-    C-contiguous array of x's shape, or a channel slice of one) when given, else a new array.
+    C-contiguous array of x's shape, or a channel slice of one) and returned.
 
     The mean is subtracted as float32(mean) and then the float32 rounding error of that, so x - mean keeps the
     precision of x even when the mean is large against the spread."""
     m = x.size // x.shape[1] if x.shape[1] else 0
-    d = np.empty_like(x, order="C") if out is None else out
-    flat = rows(d)
+    d, flat = out, rows(out)
     with np.errstate(invalid="ignore", divide="ignore"):  # an empty batch has NaN statistics (as PyTorch)
         mean = channel_sum(x) / m
         high = mean.astype(x.dtype)
         np.subtract(rows(x), along_rows(high, x), out=flat)
         if x.dtype != np.float64:
             flat -= along_rows(mean - high, x)
-        var = channel_dot(d, d)[0]
+        var = channel_dot(d, d)
         var /= m
         inv_std = (1.0 / np.sqrt(var + eps)).astype(x.dtype)
         flat *= along_rows(inv_std, x)  # eps = 0 on a constant channel: 0 * inf = NaN, silently (as PyTorch)
@@ -230,7 +226,7 @@ class BatchNorm(Function):
                 sum_g, sum_gx = sums[0]
             else:
                 sum_g = channel_sum(g.data) if need_b else None
-                sum_gx = channel_dot(g.data, x_hat)[0] if need_w else None
+                sum_gx = channel_dot(g.data, x_hat) if need_w else None
             if need_w:
                 gw = ctx.constant(sum_gx.astype(g.dtype))
             if need_b:
@@ -277,7 +273,7 @@ class BatchNormBackward(Function):
             part = slice(start, stop)
             g_c, x_hat_c = g[:, part], x_hat[:, part]
             out_c = rows(out[:, part])
-            sum_gx[part] = channel_dot(g_c, x_hat_c)[0]
+            sum_gx[part] = channel_dot(g_c, x_hat_c)
             sum_g[part] = channel_sum(g_c)
             with np.errstate(invalid="ignore", divide="ignore"):
                 np.multiply(rows(x_hat_c), along_rows(sum_gx[part] / m, g_c), out=out_c)

@@ -79,10 +79,9 @@ def _image_view(x: np.ndarray, kernel, stride, padding, dilation, out_hw) -> np.
                       (sn, sc, sh * dilation[0], sw * dilation[1], sh * stride[0], sw * stride[1]), writeable=False)
 
 
-def col2im(cols: np.ndarray, input_shape, kernel, stride, padding, dilation, out_hw,
-           out: np.ndarray | None = None) -> np.ndarray:
-    """Adjoint of im2col: cols (C, kh, kw, Ho, Wo, N) summed into (N, C, H, W) by k*k strided slice additions,
-    written into ``out`` when given.
+def col2im(cols: np.ndarray, input_shape, kernel, stride, padding, dilation, out_hw, out: np.ndarray) -> np.ndarray:
+    """Adjoint of im2col: cols (C, kh, kw, Ho, Wo, N) summed into ``out`` (N, C, H, W) by k*k strided slice
+    additions.
 
     The batch axis is innermost, so every addition runs over contiguous blocks of Wo * N elements.
     """
@@ -94,10 +93,7 @@ def col2im(cols: np.ndarray, input_shape, kernel, stride, padding, dilation, out
         for j in range(kernel[1]):
             q = j * dilation[1]
             acc[:, r:r + sh * (ho - 1) + 1:sh, q:q + sw * (wo - 1) + 1:sw] += cols[:, i, j]
-    nchw = acc[:, ph:ph + h, pw:pw + w].transpose(3, 0, 1, 2)
-    if out is None:
-        return copy_of(nchw)
-    out[...] = nchw
+    out[...] = acc[:, ph:ph + h, pw:pw + w].transpose(3, 0, 1, 2)
     return out
 
 

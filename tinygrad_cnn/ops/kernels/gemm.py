@@ -11,7 +11,6 @@ import numpy as np
 from . import threads
 from .columns import batch_last
 from .sums import accurate_sum
-from .threads import copy_of
 
 #: from this many multiply-adds on, ``matmul`` splits its rows over the thread pool (measured: 6M MACs split
 #: take 1.7 times as long as one call, waking a worker costs tens of microseconds; 67M take 0.74 times as long)
@@ -78,17 +77,14 @@ def _gemm_reduce(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def conv_gemm(w: np.ndarray, cols: np.ndarray, bias: np.ndarray | None, n: int, out_hw,
-              out: np.ndarray | None = None) -> np.ndarray:
-    """y = w cols (+ b) as an (N, O, Ho, Wo) array: w (O, C/g, kh, kw), the columns of N images in either layout.
-
-    Written into ``out`` (a C-contiguous (N, O, Ho, Wo) array, or a slice of one along N) when given. The bias is
-    added into the GEMM's output in place. The groups are the columns' group axis.
+              out: np.ndarray) -> np.ndarray:
+    """y = w cols (+ b) written into ``out``, a C-contiguous (N, O, Ho, Wo) array (or a slice of one along N):
+    w (O, C/g, kh, kw), the columns of N images in either layout. The bias is added into the GEMM's output in
+    place. The groups are the columns' group axis.
     """
     groups, o = cols.shape[-3], w.shape[0]
     wg = w.reshape(groups, o // groups, cols.shape[-2])  # (g, O/g, K); K is second to last in both layouts
     if cols.ndim == 4:  # per image: (g, O/g, K) @ (N, g, K, Ho Wo) is NCHW already
-        if out is None:
-            out = np.empty((n, o, *out_hw), dtype=np.result_type(w, cols))
         np.matmul(wg, cols, out=out.reshape(n, groups, o // groups, out_hw[0] * out_hw[1]))
         if bias is not None:
             out += bias.reshape(1, -1, 1, 1)
@@ -97,10 +93,7 @@ def conv_gemm(w: np.ndarray, cols: np.ndarray, bias: np.ndarray | None, n: int, 
     if bias is not None:
         flat = rows.reshape(o, -1)  # a view: the GEMM's output is contiguous
         flat += bias[:, None]
-    nchw = rows.reshape(o, *out_hw, n).transpose(3, 0, 1, 2)
-    if out is None:
-        return copy_of(nchw)
-    out[...] = nchw
+    out[...] = rows.reshape(o, *out_hw, n).transpose(3, 0, 1, 2)
     return out
 
 
