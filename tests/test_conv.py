@@ -14,12 +14,12 @@ import pytest
 from conftest import leaf
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from references import conv_reference, conv_weight_grad_reference
+from references import conv_reference, conv_transpose_reference, conv_weight_grad_reference
 
 import tinygrad_cnn as tg
 from tinygrad_cnn.nn import functional as F
 from tinygrad_cnn.ops.conv import Conv2d, Conv2dInputGrad, Conv2dWeightGrad
-from tinygrad_cnn.ops.kernels import columns, gemm
+from tinygrad_cnn.ops.kernels import columns, convolve, gemm
 from tinygrad_cnn.testing import gradcheck, gradgradcheck
 from tinygrad_cnn.testing import strategies as S
 
@@ -162,6 +162,50 @@ def test_blocked_gemms_equal_one_gemm(t):
     a, b, c = rng.standard_normal((2, 3, 5)), rng.standard_normal((2, 5, t)), rng.standard_normal((2, 4, t))
     assert np.allclose(gemm._gemm_wide(a, b), np.matmul(a, b))
     assert np.allclose(gemm._gemm_reduce(c, b), np.matmul(c, b.transpose(0, 2, 1)))
+
+
+@pytest.mark.parametrize("shape, stride, groups", [((3, 4, 7, 6), (2, 2), 1), ((2, 4, 9, 8), (3, 2), 2),
+                                                    ((2, 2, 5, 5), (2, 3), 1)])
+def test_pointwise_strided_layers_run_on_the_subsample(monkeypatch, shape, stride, groups):
+    """A 1x1 kernel with a stride and no padding (ResNet's shortcut) runs its three kernels on x[:, :, ::s, ::s]:
+    the values and both gradients equal the loop references and the general route, to second order."""
+    rng = np.random.default_rng(7)
+    x, w = rng.standard_normal(shape), rng.standard_normal((6, shape[1] // groups, 1, 1))
+    p = {"stride": stride, "groups": groups}
+    assert convolve.pointwise_strided((1, 1), stride, (0, 0))
+    assert not convolve.pointwise_strided((1, 1), (1, 1), (0, 0))
+    assert not convolve.pointwise_strided((1, 1), stride, (1, 0))
+    results = []
+    for subsampled in (True, False):
+        if not subsampled:
+            monkeypatch.setattr(convolve, "pointwise_strided", lambda kernel, stride, padding: False)
+        xt, wt = leaf(x), leaf(w)
+        y = F.conv2d(xt, wt, **p)
+        u = rng.standard_normal(y.shape) if not results else results[0][3]
+        y.backward(u)
+        results.append((y.numpy(), xt.grad.numpy(), wt.grad.numpy(), u))
+    (y, gx, gw, u), (y2, gx2, gw2, _) = results
+    assert np.allclose(y, conv_reference(x, w, None, stride, (0, 0), (1, 1), groups))
+    assert np.allclose(gw, conv_weight_grad_reference(x, u, w.shape, stride, (0, 0), (1, 1), groups))
+    assert np.isclose(np.sum(u * y), np.sum(gx * x))
+    skipped = np.ones(shape, bool)
+    skipped[:, :, ::stride[0], ::stride[1]] = False
+    assert np.all(gx[skipped] == 0)  # the pixels no window reads get exactly zero
+    assert np.allclose(y, y2) and np.allclose(gx, gx2) and np.allclose(gw, gw2)
+    monkeypatch.undo()
+    assert gradcheck(lambda a, c: F.conv2d(a, c, **p), leaf(x[:1]), leaf(w))
+    assert gradgradcheck(lambda a, c: F.conv2d(a, c, **p), leaf(x[:1]), leaf(w))
+
+
+def test_pointwise_strided_transposed_convolution_with_output_padding():
+    """conv_transpose2d with a 1x1 kernel and stride 2 scatters into every other pixel; output_padding adds a row
+    and a column that only the bias reaches."""
+    rng = np.random.default_rng(8)
+    x, w, b = rng.standard_normal((2, 3, 4, 3)), rng.standard_normal((3, 5, 1, 1)), rng.standard_normal(5)
+    y = F.conv_transpose2d(tg.Tensor(x), tg.Tensor(w), tg.Tensor(b), stride=2, output_padding=1)
+    assert y.shape == (2, 5, 8, 6)
+    assert np.allclose(y.numpy(), conv_transpose_reference(x, w, b, (2, 2), (0, 0), (1, 1), (1, 1), 1))
+    assert gradcheck(lambda a, c: F.conv_transpose2d(a, c, stride=2, output_padding=1), leaf(x[:1]), leaf(w))
 
 
 # ---- the worked cases ---------------------------------------------------------------------------------------------

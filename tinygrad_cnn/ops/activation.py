@@ -17,6 +17,7 @@ import numpy as np
 from ..autograd import Function
 from ..errors import ShapeError
 from .elementwise import Where, broadcast_check, unbroadcast
+from .kernels.pointwise import against_scalar
 
 
 def _float_input(op: str, a: np.ndarray) -> None:
@@ -77,7 +78,7 @@ class Hardtanh(Function):
         _float_input("hardtanh", a)
         lo, hi = np.asarray(min_val, dtype=a.dtype), np.asarray(max_val, dtype=a.dtype)
         ctx.save_for_backward((a > lo) & (a < hi))
-        return np.minimum(np.maximum(a, lo), hi)
+        return against_scalar(np.minimum, against_scalar(np.maximum, a, lo), hi)
 
     def vjp(ctx, g):
         (inside,) = ctx.saved

@@ -66,14 +66,18 @@ def _gemm_wide(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _gemm_reduce(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """a (G, M, T) @ b (G, K, T)^T -> (G, M, K), the long axis T summed block by block."""
+    """a (G, M, T) @ b (G, K, T)^T -> (G, M, K), the long axis T summed block by block.
+
+    Computed as (b a^T)^T: OpenBLAS runs the product with the wider operand (the K = C kh kw rows of the columns)
+    on the left 1.2 to 2 times faster when M (the output channels) is small (measured on LeNet-5's and ResNet8's
+    layers, docs/performance.md)."""
     (g, m, t), k = a.shape, b.shape[1]
     nb = _blocks(t)
     if nb == 1:
-        return np.matmul(a, b.transpose(0, 2, 1))
-    blocks = np.matmul(a.reshape(g, m, nb, t // nb).transpose(0, 2, 1, 3),
-                       b.reshape(g, k, nb, t // nb).transpose(0, 2, 3, 1))  # (G, blocks, M, K)
-    return accurate_sum(blocks, axis=1)
+        return np.matmul(b, a.transpose(0, 2, 1)).transpose(0, 2, 1)
+    blocks = np.matmul(b.reshape(g, k, nb, t // nb).transpose(0, 2, 1, 3),
+                       a.reshape(g, m, nb, t // nb).transpose(0, 2, 3, 1))  # (G, blocks, K, M)
+    return accurate_sum(blocks, axis=1).transpose(0, 2, 1)
 
 
 def conv_gemm(w: np.ndarray, cols: np.ndarray, bias: np.ndarray | None, n: int, out_hw,
@@ -116,5 +120,7 @@ def weight_grad_gemm(g: np.ndarray, cols: np.ndarray, groups: int) -> np.ndarray
     if cols.ndim == 3:  # batch innermost: ONE GEMM, (g, O/g, Ho Wo N) @ (g, Ho Wo N, C/g kh kw)
         gt = batch_last(g).reshape(groups, o // groups, p_out * n)
         return _gemm_reduce(gt, cols)
-    # one GEMM per image, (N, g, O/g, Ho Wo) @ (N, g, Ho Wo, C/g kh kw), summed over the batch
-    return accurate_sum(np.matmul(g.reshape(n, groups, o // groups, p_out), cols.transpose(0, 1, 3, 2)), axis=0)
+    # one GEMM per image, (N, g, C/g kh kw, Ho Wo) @ (N, g, Ho Wo, O/g), summed over the batch and transposed
+    # (the columns on the left, as in ``_gemm_reduce``)
+    per_image = np.matmul(cols, g.reshape(n, groups, o // groups, p_out).transpose(0, 1, 3, 2))
+    return accurate_sum(per_image, axis=0).transpose(0, 2, 1)
