@@ -6,6 +6,7 @@ Usage: ``python -m benchmarks.worker {ours,torch} THREADS``.
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 import time
@@ -47,7 +48,9 @@ def thread_policy(framework: str) -> str:
 
     pool.limit_blas()
     blas = ", ".join(f"{i['internal_api']} {i['num_threads']}" for i in threadpool_info() if i["user_api"] == "blas")
-    return f"tinygrad_cnn kernels {tg.get_num_threads()} (chunks over the batch), BLAS {blas or 'not found'}"
+    frozen = gc.get_freeze_count()  # tinygrad_cnn/_gc.py: full collections skip the objects alive at import
+    return (f"tinygrad_cnn kernels {tg.get_num_threads()} (chunks over the batch), BLAS {blas or 'not found'}, "
+            f"garbage collector {f'{frozen} import-time objects frozen' if frozen else 'default'}")
 
 
 def main() -> None:

@@ -287,3 +287,9 @@ sum, max, min, all, any, pow = _top.sum, _top.max, _top.min, _top.all, _top.any,
 
 # the subpackages, so `import tinygrad_cnn as tg` gives tg.nn, tg.optim, tg.data, tg.utils, tg.viz (as torch does)
 from . import data, interop, nn, onnx, optim, utils, viz  # noqa: E402, F401
+
+# last, once every module above exists: full garbage collections skip the objects alive now (_gc.py; opt out with
+# TINYGRAD_CNN_GC=default)
+from ._gc import freeze_import_objects as _freeze_import_objects  # noqa: E402
+
+_freeze_import_objects()
