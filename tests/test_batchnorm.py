@@ -328,6 +328,59 @@ def test_float32_gradients_on_a_large_batch(shape):
     np.testing.assert_allclose(w32.grad.data, w64.grad.data, rtol=1e-4)
 
 
+def test_the_centred_statistics_and_x_hat_from_them():
+    """normalise_affine keeps x - c and the mean of it (low), never x_hat: mean = c + low, var and y from them,
+    x_hat_of rebuilds x_hat, and sum_g_x_hat gives sum(g x_hat) from the centred values; y is written over the
+    centred values without affine, and is None with apply=False."""
+    from tinygrad_cnn.ops import batchnorm as bn
+
+    rng = np.random.default_rng(11)
+    x = (1000.0 + rng.standard_normal((6, 3, 5, 4))).astype(np.float32)
+    w, b = np.array([2.0, -1.0, 0.5], np.float32), np.array([0.25, 0.0, -3.0], np.float32)
+    stats = bn.normalise_affine(x, EPS, w, b)
+    x64 = x.astype(np.float64)
+    mean, var = x64.mean(axis=(0, 2, 3)), x64.var(axis=(0, 2, 3))
+    np.testing.assert_allclose(stats.mean, mean, rtol=1e-12)  # low is the mean of small values: ~float64 exact
+    np.testing.assert_allclose(stats.var, var, rtol=1e-6)
+    assert stats.c.dtype == np.float32 and np.array_equal(stats.centred, x - stats.c.reshape(1, -1, 1, 1))
+    assert np.array_equal(stats.mean, stats.c + stats.low) and np.all(np.abs(stats.low) < 1e-3)
+    x_hat = reference(x)
+    np.testing.assert_allclose(stats.y, x_hat * w.reshape(1, -1, 1, 1) + b.reshape(1, -1, 1, 1), atol=2e-6)
+    np.testing.assert_allclose(bn.x_hat_of(stats.centred, stats.low, stats.inv_std), x_hat, atol=1e-6)
+    g = rng.standard_normal(x.shape).astype(np.float32)
+    sums = bn.sum_g_x_hat(g, stats.centred, stats.low, stats.inv_std, bn.channel_sum(g))
+    np.testing.assert_allclose(sums, (g.astype(np.float64) * x_hat).sum(axis=(0, 2, 3)), rtol=1e-5, atol=1e-4)
+    plain = bn.normalise_affine(x, EPS, None, None)
+    assert plain.y is plain.centred
+    np.testing.assert_allclose(plain.y, x_hat, atol=1e-6)  # the constant -low s was added: ~4e-5 without it
+    assert bn.normalise_affine(x, EPS, w, b, apply=False).y is None
+
+
+@pytest.mark.parametrize("spatial", [(3,), (3, 4), (70, 60)])  # below STATS_SPLIT, one einsum per row, above DOT_UP_TO
+def test_channel_total_is_the_sum_over_all_axes_but_the_channels(spatial):
+    from tinygrad_cnn.ops import batchnorm as bn
+
+    x = np.random.default_rng(12).standard_normal((5, 3, *spatial)).astype(np.float32)
+    total = bn.channel_total(x)
+    assert total.dtype == np.float64 and total.shape == (3,)
+    axes = (0, *range(2, x.ndim))
+    np.testing.assert_allclose(total, x.astype(np.float64).sum(axis=axes), rtol=1e-6, atol=1e-4)
+    size = math.prod(spatial)
+    if not bn.STATS_SPLIT <= size <= bn.DOT_UP_TO:
+        assert np.array_equal(total, bn.channel_sum(x))
+
+
+def test_an_exact_first_mean_adds_no_shift_without_a_bias():
+    """Integers in float64: c is the exact mean, low = 0, and y = centred * s alone, bit for bit."""
+    from tinygrad_cnn.ops import batchnorm as bn
+
+    x = np.arange(24.0).reshape(4, 2, 3)
+    stats = bn.normalise_affine(x, EPS, None, None)
+    assert not stats.low.any()
+    expected = (x - x.mean(axis=(0, 2), keepdims=True)) * (1 / np.sqrt(x.var(axis=(0, 2)) + EPS)).reshape(1, -1, 1)
+    assert np.array_equal(stats.y, expected)
+
+
 # ---- derivatives in float64 ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize("training", [True, False])
 @pytest.mark.parametrize("shape", [(3, 2), (2, 3, 3), (2, 2, 3, 2), (2, 2, 1, 2, 3)])

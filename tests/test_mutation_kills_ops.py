@@ -1091,10 +1091,15 @@ def test_batch_norm_backward_refuses_a_mismatched_gradient_or_weight():
 def test_batch_norm_backward_recomputes_what_is_not_lent():
     from tinygrad_cnn.ops.batchnorm import BatchNormBackward, normalise_affine
     g_np, x_np = RNG.standard_normal((3, 2, 4)), RNG.standard_normal((3, 2, 4))
-    x_hat, inv_std = normalise_affine(x_np, 1e-5, None, None)[:2]
+    stats = normalise_affine(x_np, 1e-5, None, None, apply=False)
+    centred, low, inv_std = stats.centred, stats.low, stats.inv_std
+    assert stats.y is None
     g, x = tg.Tensor(g_np), tg.Tensor(x_np)
     expected = BatchNormBackward.apply(g, x).numpy()
-    for lent in ({"x_hat": x_hat}, {"inv_std": inv_std}, {"x_hat": x_hat, "inv_std": inv_std}):
+    lents = [{"centred": centred}, {"low": low}, {"inv_std": inv_std}, {"centred": centred, "low": low},
+             {"centred": centred, "inv_std": inv_std}, {"low": low, "inv_std": inv_std},
+             {"centred": centred, "low": low, "inv_std": inv_std}]
+    for lent in lents:
         np.testing.assert_allclose(BatchNormBackward.apply(g, x, **lent).numpy(), expected, rtol=1e-12, atol=1e-14)
 
 

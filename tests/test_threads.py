@@ -336,9 +336,9 @@ def test_batch_norm_is_the_same_to_the_bit_however_channels_are_split(monkeypatc
         gx = bn.BatchNormBackward.apply(tg.Tensor(g), tg.Tensor(x), tg.Tensor(w)).numpy()
         assert np.array_equal(gx, gx_one)
     mean, var = x.astype(np.float64).mean(axis=(0, 2, 3)), x.astype(np.float64).var(axis=(0, 2, 3))
-    assert np.allclose(one[2], mean) and np.allclose(one[3], var)
+    assert np.allclose(one.mean, mean) and np.allclose(one.var, var)
     x_hat = (x - mean.reshape(1, -1, 1, 1)) / np.sqrt(var.reshape(1, -1, 1, 1) + 1e-5)
-    assert np.allclose(one[4], x_hat * w.reshape(1, -1, 1, 1) + b.reshape(1, -1, 1, 1), atol=1e-5)
+    assert np.allclose(one.y, x_hat * w.reshape(1, -1, 1, 1) + b.reshape(1, -1, 1, 1), atol=1e-5)
 
 
 def test_chunked_batch_norm_gradients_are_exact_to_second_order(per_sample_chunks, threads_of):

@@ -756,7 +756,7 @@ def _batch_norm(g: Graph, node: Function, inputs: list[str]) -> str:
         if weight is not None:
             out = g.op("Mul", out, g.op("Reshape", weight, shape))
         return out if bias is None else g.op("Add", out, g.op("Reshape", bias, shape))
-    _, inv_std, mean = node.saved
+    _, inv_std, mean, _ = node.saved  # eval mode: (None, inv_std, running mean, None)
     module = node.scope[-1] if node.scope else None
     running = [getattr(module, name, None) for name in ("running_mean", "running_var")]
     if all(r is not None for r in running) and np.array_equal(running[0].data, mean, equal_nan=True) and np.allclose(

@@ -4,7 +4,8 @@ For x of shape (N, C, *spatial), the statistics of channel c run over its M = N 
 mode normalises with the batch mean and the biased variance, eval mode with given running statistics; then the
 optional per-channel affine y = weight * x_hat + bias. The forward pass is a handful of vectorised NumPy passes,
 accurate in float32 (the sums are accumulated pairwise and in float64, the variance is the two-pass mean of
-(x - mean)^2, and the mean is subtracted in two float32 parts). ``BatchNormBackward`` computes the closed-form input
+(x - mean)^2, and the mean is subtracted as its float32 rounding, whose own rounding error enters as a per-channel
+float64 constant, ``centre``). ``BatchNormBackward`` computes the closed-form input
 gradient in NumPy; its own VJP is written with Tensor operations and these two primitives, so batch norm can be
 differentiated to any order (docs/derivations/batch_norm.md has the algebra).
 """
@@ -12,6 +13,7 @@ differentiated to any order (docs/derivations/batch_norm.md has the algebra).
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -43,6 +45,18 @@ def channel_sum(a: np.ndarray) -> np.ndarray:
     wide = None if a.dtype == np.float32 and flat.shape[2] >= STATS_SPLIT else np.float64
     per_sample = flat.sum(axis=2, dtype=wide)  # (N, C)
     return np.ascontiguousarray(per_sample.T).sum(axis=1, dtype=np.float64)
+
+
+def channel_total(a: np.ndarray) -> np.ndarray:
+    """The (C,) float64 sums of an (N, C, *spatial) array over all axes but 1, one einsum per (n, c) row in a's
+    dtype for spatial sizes in [STATS_SPLIT, DOT_UP_TO] (measured 3 times faster than ``channel_sum``; the error
+    of a float32 row is a few units in the last place of its largest elements, so it serves for the centred values,
+    which are small, and for a first estimate of the mean), else ``channel_sum``."""
+    size = math.prod(a.shape[2:])
+    if STATS_SPLIT <= size <= DOT_UP_TO:
+        rows_ = np.einsum("ncs->nc", a.reshape(a.shape[0], a.shape[1], size))
+        return np.ascontiguousarray(rows_.T).sum(axis=1, dtype=np.float64)
+    return channel_sum(a)
 
 
 def channel_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -87,26 +101,51 @@ def along_rows(v: np.ndarray, a: np.ndarray) -> np.ndarray:
     return np.repeat(v.astype(a.dtype), math.prod(a.shape[2:]))
 
 
-def normalise(x: np.ndarray, eps: float, out: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(x_hat, inv_std, mean, var) with the batch statistics of each channel: mean and biased var (C,) in float64,
-    inv_std = 1 / sqrt(var + eps) (C,) and x_hat = (x - mean) * inv_std in x's dtype, written into ``out`` (a
-    C-contiguous array of x's shape, or a channel slice of one) and returned.
+def centre(x: np.ndarray, eps: float, out: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(centred, c, low, var, inv_std) with the batch statistics of each channel: c (C,) a first estimate of the
+    mean in x's dtype, centred = x - c in x's dtype, written into ``out`` (a C-contiguous array of x's shape, or a
+    channel slice of one) and returned, and in float64 (C,): low = mean - c, the biased var and inv_std =
+    1 / sqrt(var + eps); the mean is c + low.
 
-    The mean is subtracted as float32(mean) and then the float32 rounding error of that, so x - mean keeps the
-    precision of x even when the mean is large against the spread."""
+    x - mean = centred - low. Subtracting c loses nothing (x near the mean: exact), the centred values are small
+    against x, so their mean ``low`` (and mean = c + low) is accurate to their precision rather than x's, and var =
+    mean(centred^2) - low^2 (the two-pass variance). ``low`` enters as a per-channel float64 constant wherever
+    x - mean is used (``scale_shift``, ``x_hat_of``, ``BatchNormBackward``), so x - mean keeps the precision of x
+    even when the mean is large against the spread, and x_hat itself is never written out: the forward pass reads
+    x twice and the centred values three times, and writes them once."""
     m = x.size // x.shape[1] if x.shape[1] else 0
-    d, flat = out, rows(out)
     with np.errstate(invalid="ignore", divide="ignore"):  # an empty batch has NaN statistics (as PyTorch)
-        mean = channel_sum(x) / m
-        high = mean.astype(x.dtype)
-        np.subtract(rows(x), along_rows(high, x), out=flat)
-        if x.dtype != np.float64:
-            flat -= along_rows(mean - high, x)
-        var = channel_dot(d, d)
-        var /= m
-        inv_std = (1.0 / np.sqrt(var + eps)).astype(x.dtype)
-        flat *= along_rows(inv_std, x)  # eps = 0 on a constant channel: 0 * inf = NaN, silently (as PyTorch)
-    return d, inv_std, mean, var
+        c = (channel_total(x) / m).astype(x.dtype)  # only has to be near the mean
+        np.subtract(rows(x), along_rows(c, x), out=rows(out))
+        low = channel_total(out) / m  # the mean of the centred values: accurate, they are small against x
+        var = np.maximum(channel_dot(out, out) / m - low * low, 0.0)
+        inv_std = 1.0 / np.sqrt(var + eps)  # eps = 0 on a constant channel: inf, then 0 * inf = NaN (as PyTorch)
+    return out, c, low, var, inv_std
+
+
+def scale_shift(low: np.ndarray, inv_std: np.ndarray, weight: np.ndarray | None, bias: np.ndarray | None
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """(s, t), (C,) float64, with x_hat * weight + bias = centred * s + t: s = weight inv_std, t = bias - low s
+    (weight 1 and bias 0 when absent)."""
+    with np.errstate(invalid="ignore"):  # eps = 0 on a constant channel: inf x 0 = NaN (as PyTorch)
+        s = inv_std if weight is None else inv_std * weight
+        t = -low * s if bias is None else bias - low * s
+    return s, t
+
+
+def x_hat_of(centred: np.ndarray, low: np.ndarray, inv_std: np.ndarray) -> np.ndarray:
+    """x_hat = (centred - low) inv_std, a new array in centred's dtype (the second-order VJPs use it)."""
+    shape = per_channel(centred.ndim)
+    s, t = scale_shift(low, inv_std.astype(np.float64), None, None)
+    out = centred * s.astype(centred.dtype).reshape(shape)
+    out += t.astype(centred.dtype).reshape(shape)
+    return out
+
+
+def sum_g_x_hat(g: np.ndarray, centred: np.ndarray, low: np.ndarray, inv_std: np.ndarray,
+                sum_g: np.ndarray) -> np.ndarray:
+    """sum(g x_hat) per channel, (C,) float64: inv_std (sum(g centred) - low sum(g)), from ``sum_g`` = sum(g)."""
+    return inv_std.astype(np.float64) * (channel_dot(g, centred) - low * sum_g)
 
 
 def _channel_bounds(x: np.ndarray) -> list[tuple[int, int]]:
@@ -115,27 +154,46 @@ def _channel_bounds(x: np.ndarray) -> list[tuple[int, int]]:
     return threads.chunk_bounds(x.shape[1], x.itemsize * (x.size // x.shape[1] if x.shape[1] else 0))
 
 
-def normalise_affine(x: np.ndarray, eps: float, weight: np.ndarray | None, bias: np.ndarray | None
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(x_hat, inv_std, mean, var, y): ``normalise`` and y = x_hat * weight + bias (y is x_hat without affine),
-    channel chunk by channel chunk."""
-    c = x.shape[1]
-    x_hat = np.empty(x.shape, x.dtype)
-    y = x_hat if weight is None and bias is None else np.empty(x.shape, x.dtype)
-    inv_std, mean, var = np.empty(c, x.dtype), np.empty(c), np.empty(c)
+class Normalised(NamedTuple):
+    """What ``normalise_affine`` computes: the centred values x - c (N, C, *spatial) in x's dtype, and per channel
+    (C,): inv_std and c in x's dtype, mean = c + low, low and the biased var in float64; y (x's shape) or None."""
+
+    centred: np.ndarray
+    inv_std: np.ndarray
+    c: np.ndarray
+    low: np.ndarray
+    mean: np.ndarray
+    var: np.ndarray
+    y: np.ndarray | None
+
+
+def normalise_affine(x: np.ndarray, eps: float, weight: np.ndarray | None, bias: np.ndarray | None,
+                     apply: bool = True) -> Normalised:
+    """``centre`` channel chunk by channel chunk, and y = x_hat * weight + bias = centred * s + t
+    (``scale_shift``), two passes. Without affine, y is written over the centred values (``centred`` and ``y``
+    are then the same array, x_hat: the VJP recomputes the centred values from x and c). ``apply=False``: the
+    statistics alone, y is None."""
+    ch = x.shape[1]
+    centred = np.empty(x.shape, x.dtype)
+    y = None if not apply else centred if weight is None and bias is None else np.empty(x.shape, x.dtype)
+    inv_std, c, low, var = np.empty(ch, x.dtype), np.empty(ch, x.dtype), np.empty(ch), np.empty(ch)
 
     def chunk(start: int, stop: int) -> None:
         part = slice(start, stop)
-        xh, inv_std[part], mean[part], var[part] = normalise(x[:, part], eps, out=x_hat[:, part])
-        if weight is not None:
-            np.multiply(rows(xh), along_rows(weight[part], xh), out=rows(y[:, part]))
-            if bias is not None:
-                rows(y[:, part]).__iadd__(along_rows(bias[part], xh))
-        elif bias is not None:
-            np.add(rows(xh), along_rows(bias[part], xh), out=rows(y[:, part]))
+        d, c[part], low[part], var[part], inv64 = centre(x[:, part], eps, out=centred[:, part])
+        inv_std[part] = inv64
+        if y is None:
+            return
+        s, t = scale_shift(low[part], inv64, None if weight is None else weight[part],
+                           None if bias is None else bias[part])
+        out = rows(y[:, part])
+        with np.errstate(invalid="ignore"):  # eps = 0 on a constant channel: 0 x inf = NaN, silently (as PyTorch)
+            np.multiply(rows(d), along_rows(s, d), out=out)
+            if bias is not None or low[part].any():  # t = 0 without a bias when the first mean was exact
+                out += along_rows(t, d)
 
     threads.run_chunks(chunk, _channel_bounds(x))
-    return x_hat, inv_std, mean, var, y
+    return Normalised(centred, inv_std, c, low, c + low, var, y)
 
 
 class BatchNorm(Function):
@@ -162,19 +220,20 @@ class BatchNorm(Function):
         _check(x, (weight, bias), ("weight", "bias"))
         shape = per_channel(x.ndim)
         if training:
-            x_hat, inv_std, mean, var, y = normalise_affine(x, eps, weight, bias)
+            stats = normalise_affine(x, eps, weight, bias)
             if stats_out is not None:
-                stats_out.append((mean, var))
-            # y is x_hat without affine: the VJP then recomputes x_hat from x, mean and inv_std
-            ctx.save_for_backward(None if y is x_hat else x_hat, inv_std, mean)
-            return y
+                stats_out.append((stats.mean, stats.var))
+            # without affine y was written over the centred values: the VJP recomputes them from x and c
+            ctx.save_for_backward(None if stats.y is stats.centred else stats.centred, stats.inv_std, stats.c,
+                                  stats.low)
+            return stats.y
         if running_mean is None or running_var is None:
             raise TypeError("batch_norm: eval mode (training=False) needs running_mean and running_var")
         _check(x, (running_mean, running_var), ("running_mean", "running_var"))
         with np.errstate(invalid="ignore", divide="ignore"):
             inv_std = (1.0 / np.sqrt(running_var.astype(np.float64) + eps)).astype(x.dtype)
         mean = running_mean.copy()  # the caller's buffer may change before backward
-        ctx.save_for_backward(None, inv_std, mean)
+        ctx.save_for_backward(None, inv_std, mean, None)
         scale = inv_std if weight is None else inv_std * weight
         y = x - mean.reshape(shape)  # exact where x is near the mean, unlike x * scale + shift
         y *= scale.reshape(shape)
@@ -182,19 +241,13 @@ class BatchNorm(Function):
             y += bias.reshape(shape)
         return y
 
-    def _x_hat(ctx) -> np.ndarray:
-        """The saved x_hat of training mode, or (no affine) x_hat recomputed from x exactly as the forward made it."""
-        x_hat, inv_std, mean = ctx.saved
-        if x_hat is not None:
-            return x_hat
+    def _centred(ctx) -> np.ndarray:
+        """The saved centred values x - c of training mode (``centre``), or (no affine) the same recomputed from x."""
+        centred, _, c, _ = ctx.saved
+        if centred is not None:
+            return centred
         x = ctx.inputs[0].data
-        shape = per_channel(x.ndim)
-        high = mean.astype(x.dtype)
-        d = x - high.reshape(shape)
-        if x.dtype != np.float64:
-            d -= (mean - high).astype(x.dtype).reshape(shape)
-        d *= inv_std.reshape(shape)
-        return d
+        return x - c.reshape(per_channel(x.ndim))
 
     def vjp(ctx, g):
         p = ctx.params
@@ -205,7 +258,7 @@ class BatchNorm(Function):
         need_b = p["has_bias"] and need[-1]
         axes = reduced_axes(x.ndim)
         shape = per_channel(x.ndim)
-        _, inv_std, mean = ctx.saved
+        _, inv_std, mean, low = ctx.saved
         gx = gw = gb = None
         if not p["training"]:  # an affine map of x: Tensor operations, differentiable as they stand
             if need[0]:
@@ -217,26 +270,26 @@ class BatchNorm(Function):
             if need_b:
                 gb = g.sum(axis=axes)
             return (gx, *((gw,) if p["has_weight"] else ()), *((gb,) if p["has_bias"] else ()))
-        x_hat = ctx._x_hat() if need[0] or need_w else None
+        centred = ctx._centred() if need[0] or need_w else None
+        lent = {"eps": p["eps"], "centred": centred, "low": low, "inv_std": inv_std}
         if not is_grad_enabled():  # first order: NumPy throughout, each sum once
             sums: list = []
             if need[0]:
-                gx = BatchNormBackward.apply(g, x, *([weight] if weight is not None else []), eps=p["eps"],
-                                             x_hat=x_hat, inv_std=inv_std, sums_out=sums)
+                gx = BatchNormBackward.apply(g, x, *([weight] if weight is not None else []), **lent, sums_out=sums)
                 sum_g, sum_gx = sums[0]
             else:
-                sum_g = channel_sum(g.data) if need_b else None
-                sum_gx = channel_dot(g.data, x_hat) if need_w else None
+                sum_g = channel_sum(g.data) if need_b or need_w else None
+                sum_gx = sum_g_x_hat(g.data, centred, low, inv_std, sum_g) if need_w else None
             if need_w:
                 gw = ctx.constant(sum_gx.astype(g.dtype))
             if need_b:
                 gb = ctx.constant(sum_g.astype(g.dtype))
         else:  # create_graph: the VJP is itself differentiable
             if need[0]:
-                gx = BatchNormBackward.apply(g, x, *([weight] if weight is not None else []), eps=p["eps"],
-                                             x_hat=x_hat, inv_std=inv_std)
+                gx = BatchNormBackward.apply(g, x, *([weight] if weight is not None else []), **lent)
             if need_w:
-                x_hat_t = BatchNorm.apply(x, eps=p["eps"]) if x.requires_grad else ctx.constant(x_hat)
+                x_hat_t = (BatchNorm.apply(x, eps=p["eps"]) if x.requires_grad
+                           else ctx.constant(x_hat_of(centred, low, inv_std)))
                 gw = (g * x_hat_t).sum(axis=axes)
             if need_b:
                 gb = g.sum(axis=axes)
@@ -246,39 +299,44 @@ class BatchNorm(Function):
 class BatchNormBackward(Function):
     """dx = w * inv_std / M * (M g - sum(g) - x_hat sum(g x_hat)) per channel, the input gradient of training-mode
     batch norm: g and x (N, C, *spatial) -> that shape, with an optional weight (C,) input (w = 1 without it).
-    x_hat and inv_std are the batch statistics of x (with ``eps``); a caller that has them lends them (``x_hat``,
-    ``inv_std``), ``sums_out`` (a list) receives (sum(g), sum(g x_hat)) in float64.
+    x_hat = (centred - low) inv_std from the batch statistics of x (with ``eps``, see ``centre``); a caller that
+    has them lends them (``centred``, ``low``, ``inv_std``), ``sums_out`` (a list) receives (sum(g), sum(g x_hat))
+    in float64. With k1 = inv_std sum(g x_hat) / M and k2 = sum(g) / M - low k1 (float64, per channel):
+    dx = w inv_std (g - centred k1 - k2), four passes after the two sums.
 
     With Q(v) = inv_std (v - mean(v) - x_hat mean(v x_hat)) (so dx = w Q(g)) and upstream u, the VJP is
     dg = w Q(u), dw = sum(u Q(g)), dx = -w inv_std (x_hat mean(u Q(g)) + mean(g x_hat) Q(u) + mean(u x_hat) Q(g)).
     """
 
-    transient_params = ("x_hat", "inv_std", "sums_out")
+    transient_params = ("centred", "low", "inv_std", "sums_out")
 
-    def forward(ctx, g, x, *weight, eps=1e-5, x_hat=None, inv_std=None, sums_out=None):
+    def forward(ctx, g, x, *weight, eps=1e-5, centred=None, low=None, inv_std=None, sums_out=None):
         _check(x, (weight[0] if weight else None,), ("weight",))
         if g.shape != x.shape or g.dtype != x.dtype:
             raise ShapeError(f"batch_norm backward: gradient of shape {g.shape} ({g.dtype}) for an input of shape "
                              f"{x.shape} ({x.dtype}); they must match")
-        if x_hat is None or inv_std is None:
-            x_hat, inv_std = normalise_affine(x, eps, None, None)[:2]
-        ctx.save_for_backward(x_hat, inv_std)
+        if centred is None or low is None or inv_std is None:
+            stats = normalise_affine(x, eps, None, None, apply=False)
+            centred, low, inv_std = stats.centred, stats.low, stats.inv_std
+        ctx.save_for_backward(centred, low, inv_std)
         m = x.size // x.shape[1] if x.shape[1] else 0
-        scale = inv_std.astype(np.float64) if not weight else inv_std.astype(np.float64) * weight[0]
-        scale = scale.astype(x.dtype)
+        inv64 = inv_std.astype(np.float64)
+        scale = (inv64 if not weight else inv64 * weight[0]).astype(x.dtype)
         out = np.empty(x.shape, x.dtype)
         sum_g, sum_gx = np.empty(x.shape[1]), np.empty(x.shape[1])
 
         def chunk(start: int, stop: int) -> None:  # each channel chunk's passes in its core's cache
             part = slice(start, stop)
-            g_c, x_hat_c = g[:, part], x_hat[:, part]
+            g_c, centred_c = g[:, part], centred[:, part]
             out_c = rows(out[:, part])
-            sum_gx[part] = channel_dot(g_c, x_hat_c)
             sum_g[part] = channel_sum(g_c)
+            sum_gx[part] = sum_g_x_hat(g_c, centred_c, low[part], inv_std[part], sum_g[part])
             with np.errstate(invalid="ignore", divide="ignore"):
-                np.multiply(rows(x_hat_c), along_rows(sum_gx[part] / m, g_c), out=out_c)
+                k1 = inv64[part] * sum_gx[part] / m
+                k2 = sum_g[part] / m - low[part] * k1
+                np.multiply(rows(centred_c), along_rows(k1, g_c), out=out_c)
                 np.subtract(rows(g_c), out_c, out=out_c)
-                out_c -= along_rows(sum_g[part] / m, g_c)
+                out_c -= along_rows(k2, g_c)
             out_c *= along_rows(scale[part], g_c)
 
         threads.run_chunks(chunk, _channel_bounds(x))
@@ -290,10 +348,10 @@ class BatchNormBackward(Function):
         """(x_hat, inv_std shaped (1, C, 1, ...)) as Tensors: constants, or functions of x when the graph of this
         VJP is recorded (so it can be differentiated once more)."""
         x = ctx.inputs[1]
-        x_hat, inv_std = ctx.saved
+        centred, low, inv_std = ctx.saved
         shape = per_channel(x.ndim)
         if not (is_grad_enabled() and x.requires_grad):
-            return ctx.constant(x_hat), ctx.constant(inv_std.reshape(shape))
+            return ctx.constant(x_hat_of(centred, low, inv_std)), ctx.constant(inv_std.reshape(shape))
         eps = ctx.params["eps"]
         axes = reduced_axes(x.ndim)
         centred = x - x.mean(axis=axes, keepdims=True)
@@ -308,8 +366,8 @@ class BatchNormBackward(Function):
         axes = reduced_axes(x.ndim)
         shape = per_channel(x.ndim)
         m = x.size // x.shape[1] if x.shape[1] else 0
-        x_hat, inv_std = ctx.saved
-        lent = {"eps": eps, "x_hat": x_hat, "inv_std": inv_std}
+        centred, low, inv_std = ctx.saved
+        lent = {"eps": eps, "centred": centred, "low": low, "inv_std": inv_std}
         q_u = BatchNormBackward.apply(u, x, **lent) if need[0] or need[1] else None
         q_g = BatchNormBackward.apply(g, x, **lent) if need[1] or (weight is not None and need[2]) else None
         w = None if weight is None else weight.reshape(shape)
