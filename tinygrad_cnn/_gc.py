@@ -2,9 +2,9 @@
 
 CPython's cyclic garbage collector walks every tracked object on a full (oldest-generation) collection. After
 ``import tinygrad_cnn`` about 33,000 are alive: NumPy's, the standard library's and this package's modules,
-functions, classes and their dicts. A full collection of them takes 4 to 9 ms on the development machine, and a
-training loop of small ops triggers one every few hundred steps (each op leaves about ten tracked objects alive
-until its backward pass), so one step in a few hundred took 5 to 11 times the median step (the benchmark's
+functions, classes and their dicts. A full collection of them takes 4 to 11 ms on the development machine, and a
+training loop of small ops triggers one every hundred steps or so (each op leaves about ten tracked objects alive
+until its backward pass), so one step in a hundred or so took 5 to 11 times the median step (the benchmark's
 200-op chain, docs/performance.md). The objects alive at import are the program's modules: they live until the
 interpreter exits, and walking them never finds garbage.
 

@@ -3,11 +3,11 @@
 For x of shape (N, C, *spatial), the statistics of channel c run over its M = N * prod(spatial) elements. Training
 mode normalises with the batch mean and the biased variance, eval mode with given running statistics; then the
 optional per-channel affine y = weight * x_hat + bias. The forward pass is a handful of vectorised NumPy passes,
-accurate in float32 (the sums are accumulated pairwise and in float64, the variance is the two-pass mean of
-(x - mean)^2, and the mean is subtracted as its float32 rounding, whose own rounding error enters as a per-channel
-float64 constant, ``centre``). ``BatchNormBackward`` computes the closed-form input
-gradient in NumPy; its own VJP is written with Tensor operations and these two primitives, so batch norm can be
-differentiated to any order (docs/derivations/batch_norm.md has the algebra).
+accurate in float32 (each sum runs along the contiguous rows of one sample and channel, then over the batch in
+float64; a first estimate of the mean is subtracted and the mean of what is left corrects it, so the mean and the
+two-pass variance keep the precision of the centred values, ``centre``). ``BatchNormBackward`` computes the
+closed-form input gradient in NumPy; its own VJP is written with Tensor operations and these two primitives, so
+batch norm can be differentiated to any order (docs/derivations/batch_norm.md has the algebra).
 """
 
 from __future__ import annotations
@@ -258,14 +258,14 @@ class BatchNorm(Function):
         need_b = p["has_bias"] and need[-1]
         axes = reduced_axes(x.ndim)
         shape = per_channel(x.ndim)
-        _, inv_std, mean, low = ctx.saved
+        _, inv_std, shift, low = ctx.saved  # shift: the running mean in eval mode, c (``centre``) in training
         gx = gw = gb = None
         if not p["training"]:  # an affine map of x: Tensor operations, differentiable as they stand
             if need[0]:
                 scale = ctx.constant(inv_std) if weight is None else weight * ctx.constant(inv_std)
                 gx = g * scale.reshape(shape)
             if need_w:
-                x_hat_t = (x - ctx.constant(mean.reshape(shape))) * ctx.constant(inv_std.reshape(shape))
+                x_hat_t = (x - ctx.constant(shift.reshape(shape))) * ctx.constant(inv_std.reshape(shape))
                 gw = (g * x_hat_t).sum(axis=axes)
             if need_b:
                 gb = g.sum(axis=axes)
