@@ -1126,6 +1126,58 @@ def test_batch_norm_without_affine_keeps_float32_precision_for_a_large_mean():
     np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-5, atol=1e-5)  # without the correction: ~1e-3
 
 
+def test_batch_norm_variance_subtracts_the_square_of_the_centred_mean():
+    """A first estimate of the mean off by half a float32 unit of 1e4 (low ~ 5e-4) against a spread of 1e-2: var is
+    mean(centred^2) - low^2, and + low^2 would be 2e-3 off relatively."""
+    from tinygrad_cnn.ops import batchnorm as bn
+
+    x = (1e4 + 0.01 * np.random.default_rng(17).standard_normal((40, 3, 4, 3))).astype(np.float32)
+    stats = bn.normalise_affine(x, 1e-5, None, None, apply=False)
+    assert np.abs(stats.low).max() > 1e-4  # the case this test is about
+    np.testing.assert_allclose(stats.var, x.astype(np.float64).var(axis=(0, 2, 3)), rtol=1e-5)
+
+
+@pytest.mark.parametrize("total", ["dot", "sum"])
+def test_batch_norm_channel_sums_add_the_rows_in_float64(total):
+    """Row sums 2^24 and 1: float64 keeps 2^24 + 1 across the batch, float32 would round it away."""
+    from tinygrad_cnn.ops import batchnorm as bn
+
+    a = np.zeros((2, 1, 8), np.float32)
+    a[0] = 2.0 ** 21
+    a[1, 0, 0] = 1.0
+    got = bn.channel_dot(a, np.ones_like(a)) if total == "dot" else bn.channel_total(a)
+    assert got.dtype == np.float64 and got[0] == 2.0 ** 24 + 1
+
+
+@pytest.mark.parametrize("affine", ["weight", "bias"])
+def test_batch_norm_with_one_affine_input_keeps_the_centred_values_apart_from_y(affine):
+    from tinygrad_cnn.ops import batchnorm as bn
+
+    x = RNG.standard_normal((4, 2, 3, 3)).astype(np.float32)
+    weight, bias = (np.array([2.0, -1.0], np.float32), None) if affine == "weight" else (None, np.ones(2, np.float32))
+    stats = bn.normalise_affine(x, 1e-5, weight, bias)
+    assert stats.y is not stats.centred
+    assert np.array_equal(stats.centred, x - stats.c.reshape(1, -1, 1, 1))
+    assert stats.inv_std.dtype == stats.c.dtype == np.float32 and stats.low.dtype == stats.var.dtype == np.float64
+
+
+def test_batch_norm_x_hat_of_is_centred_times_s_plus_t_in_the_centred_dtype():
+    """x_hat = centred * float32(s) + float32(t), s = inv_std and t = -low inv_std in float64, bit for bit."""
+    from tinygrad_cnn.ops import batchnorm as bn
+
+    x = (100.0 + RNG.standard_normal((5, 2, 3, 4))).astype(np.float32)
+    stats = bn.normalise_affine(x, 1e-5, None, None, apply=False)
+    got = bn.x_hat_of(stats.centred, stats.low, stats.inv_std)
+    s = stats.inv_std.astype(np.float64)
+    expected = stats.centred * s.astype(np.float32).reshape(1, -1, 1, 1)
+    expected += (-stats.low * s).astype(np.float32).reshape(1, -1, 1, 1)
+    assert got.dtype == np.float32 and np.array_equal(got, expected)
+    # t = 2^-24 + 2^-50 rounds to 2^-24 in float32, and 1 + 2^-24 to 1 (a tie, to even); added in float64 first,
+    # 1 + t would round up to 1 + 2^-23
+    one = bn.x_hat_of(np.ones((1, 1, 1), np.float32), np.array([-(2.0 ** -24 + 2.0 ** -50)]), np.ones(1, np.float32))
+    assert one.dtype == np.float32 and one[0, 0, 0] == 1.0
+
+
 def test_batch_norm_with_a_bias_and_no_weight_adds_the_bias_to_x_hat():
     from tinygrad_cnn.ops.batchnorm import BatchNorm
     x_np, b_np = RNG.standard_normal((3, 2, 4)), np.array([0.5, -2.0])
